@@ -1,0 +1,894 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * enclave-bootstrap - build and keep sandboxes: shared, immutable root file
+ * systems made of generations (DESIGN.md §1, §6, §11; enclave-bootstrap(1)).
+ *
+ *   enclave-bootstrap create NAME [--method M] [--suite S] ... [--update]
+ *   enclave-bootstrap list [--json]
+ *   enclave-bootstrap show NAME [--json]
+ *   enclave-bootstrap rm [--force] NAME
+ *   enclave-bootstrap prune [--dry-run] [NAME]
+ *
+ * Parses, validates, calls lib/sandbox.h and lib/rootfs.h, reports. The
+ * store is the caller's (root: /var/lib/enclave/sandboxes).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "json.h"
+#include "rootfs.h"
+#include "sandbox.h"
+#include "state.h"
+#include "tool.h"
+#include "util.h"
+
+enum verb { V_NONE, V_CREATE, V_LIST, V_SHOW, V_RM, V_PRUNE };
+
+enum {
+	OPT_VERSION = 0x100,
+	OPT_METHOD,
+	OPT_SUITE,
+	OPT_MIRROR,
+	OPT_VARIANT,
+	OPT_INCLUDE,
+	OPT_COMPONENTS,
+	OPT_SOURCE,
+	OPT_UPDATE,
+	OPT_JSON,
+};
+
+struct opts {
+	enum verb verb;
+	bool quiet;
+	bool json;
+	bool force;
+	bool dry_run;
+	bool update;
+	const char *method;
+	const char *suite;
+	const char *mirror;
+	const char *variant;
+	const char *include;
+	const char *components;
+	const char *source;
+	const char *name;
+	unsigned given;		/* bit per option seen, for applicability checks */
+};
+
+static const struct option long_opts[] = {
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "method", required_argument, NULL, OPT_METHOD },
+	{ "bootstrap-method", required_argument, NULL, OPT_METHOD },
+	{ "suite", required_argument, NULL, OPT_SUITE },
+	{ "mirror", required_argument, NULL, OPT_MIRROR },
+	{ "variant", required_argument, NULL, OPT_VARIANT },
+	{ "include", required_argument, NULL, OPT_INCLUDE },
+	{ "components", required_argument, NULL, OPT_COMPONENTS },
+	{ "source", required_argument, NULL, OPT_SOURCE },
+	{ "update", no_argument, NULL, OPT_UPDATE },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "force", no_argument, NULL, 'f' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: enclave-bootstrap [OPTION...] COMMAND [ARG...]\n"
+		"\n"
+		"Build and keep sandboxes: shared, immutable root file systems.\n"
+		"\n"
+		"Commands:\n"
+		"  create NAME [OPTION...]  build a sandbox, or with --update a new generation\n"
+		"  list [--json]            list the sandboxes\n"
+		"  show NAME [--json]       show a sandbox's recipe and generations\n"
+		"  rm [--force] NAME        remove a sandbox and all its generations\n"
+		"  prune [--dry-run] [NAME] remove generations that no workspace uses\n"
+		"\n"
+		"Options of create:\n"
+		"      --method METHOD      debootstrap (default), mmdebstrap, cached_rootfs,\n"
+		"                           dir or tar\n"
+		"      --bootstrap-method METHOD  the same as --method\n"
+		"      --suite SUITE        Debian suite (default " ENC_DEFAULT_SUITE ")\n"
+		"      --mirror URL         archive mirror (default " ENC_DEFAULT_MIRROR ")\n"
+		"      --variant VARIANT    debootstrap variant (default " ENC_DEFAULT_VARIANT ")\n"
+		"      --include PKG,...    extra packages to install\n"
+		"      --components C,...   archive components (default " ENC_DEFAULT_COMPONENTS ")\n"
+		"      --source PATH        the directory (dir) or archive (tar) to import\n"
+		"      --update             build a new generation of an existing sandbox\n"
+		"\n"
+		"Other options:\n"
+		"      --json               JSON output (list, show)\n"
+		"  -f, --force              rm: remove even while stopped workspaces use it\n"
+		"  -n, --dry-run            prune: only list what would be removed\n"
+		"  -q, --quiet              no progress messages\n"
+		"  -h, --help               show this help and exit\n"
+		"      --version            show the version and exit\n"
+		"\n"
+		"Exit status: 0 success, 1 failure, 2 usage or configuration error.\n"
+		"See enclave-bootstrap(1).\n");
+}
+
+/* ---- argument parsing -------------------------------------------------------- */
+
+static void set_opt(struct opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'q': o->quiet = true; break;
+	case 'h': usage(stdout); exit(ENC_EXIT_OK);
+	case OPT_VERSION: enc_print_version();
+	case OPT_METHOD: o->method = arg; break;
+	case OPT_SUITE: o->suite = arg; break;
+	case OPT_MIRROR: o->mirror = arg; break;
+	case OPT_VARIANT: o->variant = arg; break;
+	case OPT_INCLUDE: o->include = arg; break;
+	case OPT_COMPONENTS: o->components = arg; break;
+	case OPT_SOURCE: o->source = arg; break;
+	case OPT_UPDATE: o->update = true; break;
+	case OPT_JSON: o->json = true; break;
+	case 'f': o->force = true; break;
+	case 'n': o->dry_run = true; break;
+	default: enc_usage_error(NULL);
+	}
+	if (c >= OPT_METHOD && c <= OPT_JSON)
+		o->given |= 1u << (c - OPT_METHOD);
+	else if (c == 'f')
+		o->given |= 1u << 16;
+	else if (c == 'n')
+		o->given |= 1u << 17;
+}
+
+static const char *opt_name(unsigned bit)
+{
+	static const char *const names[] = {
+		"--method", "--suite", "--mirror", "--variant", "--include",
+		"--components", "--source", "--update", "--json",
+	};
+
+	if (bit < ENC_ARRAY_SIZE(names))
+		return names[bit];
+	return bit == 16 ? "--force" : "--dry-run";
+}
+
+/* Options may come before or after the positional arguments of a verb
+ * (`create NAME --suite S`, as the front door passes them); "--" ends them. */
+static void parse_verb(struct opts *o, int argc, char **argv, const char **pos, int maxpos,
+		       int *npos)
+{
+	bool dashdash = false;
+
+	*npos = 0;
+	optind = 1;
+	while (optind < argc) {
+		int c = -1;
+
+		if (!dashdash) {
+			int before = optind;
+
+			c = getopt_long(argc, argv, "+qhfn", long_opts, NULL);
+			if (c == -1 && optind > before && strcmp(argv[optind - 1], "--") == 0)
+				dashdash = true;
+		}
+		if (c != -1) {
+			set_opt(o, c, optarg);
+			continue;
+		}
+		if (optind >= argc)
+			break;
+		if (*npos >= maxpos)
+			enc_usage_error("%s: unexpected argument '%s'", argv[0], argv[optind]);
+		pos[(*npos)++] = argv[optind++];
+	}
+}
+
+static void check_allowed(const struct opts *o, unsigned allowed, const char *verb)
+{
+	unsigned extra = o->given & ~allowed;
+
+	for (unsigned bit = 0; extra; bit++, extra >>= 1)
+		if (extra & 1)
+			enc_usage_error("%s is not an option of '%s'", opt_name(bit), verb);
+}
+
+#define A(opt) (1u << ((opt) - OPT_METHOD))
+#define A_FORCE (1u << 16)
+#define A_DRYRUN (1u << 17)
+
+static void parse_args(struct opts *o, int argc, char **argv)
+{
+	static const struct { const char *name; enum verb v; } verbs[] = {
+		{ "create", V_CREATE }, { "list", V_LIST }, { "show", V_SHOW },
+		{ "rm", V_RM }, { "prune", V_PRUNE },
+	};
+	const char *pos[1];
+	int c, npos;
+
+	while ((c = getopt_long(argc, argv, "+qh", long_opts, NULL)) != -1) {
+		if (c != 'q' && c != 'h' && c != OPT_VERSION)
+			enc_usage_error("%s must follow a command", argv[optind - 1]);
+		set_opt(o, c, optarg);
+	}
+	if (optind >= argc)
+		enc_usage_error("no command given");
+	for (size_t i = 0; i < ENC_ARRAY_SIZE(verbs); i++)
+		if (strcmp(argv[optind], verbs[i].name) == 0)
+			o->verb = verbs[i].v;
+	if (o->verb == V_NONE)
+		enc_usage_error("unknown command '%s'", argv[optind]);
+
+	const char *verb = argv[optind];
+	int vargc = argc - optind;
+	char **vargv = argv + optind;
+
+	switch (o->verb) {
+	case V_CREATE:
+		parse_verb(o, vargc, vargv, pos, 1, &npos);
+		check_allowed(o, A(OPT_METHOD) | A(OPT_SUITE) | A(OPT_MIRROR) | A(OPT_VARIANT) |
+			      A(OPT_INCLUDE) | A(OPT_COMPONENTS) | A(OPT_SOURCE) | A(OPT_UPDATE), verb);
+		if (npos != 1)
+			enc_usage_error("create: a sandbox name is required");
+		break;
+	case V_LIST:
+		parse_verb(o, vargc, vargv, pos, 0, &npos);
+		check_allowed(o, A(OPT_JSON), verb);
+		break;
+	case V_SHOW:
+		parse_verb(o, vargc, vargv, pos, 1, &npos);
+		check_allowed(o, A(OPT_JSON), verb);
+		if (npos != 1)
+			enc_usage_error("show: a sandbox name is required");
+		break;
+	case V_RM:
+		parse_verb(o, vargc, vargv, pos, 1, &npos);
+		check_allowed(o, A_FORCE, verb);
+		if (npos != 1)
+			enc_usage_error("rm: a sandbox name is required");
+		break;
+	case V_PRUNE:
+		parse_verb(o, vargc, vargv, pos, 1, &npos);
+		check_allowed(o, A_DRYRUN, verb);
+		break;
+	case V_NONE:
+		break;
+	}
+	o->name = npos ? pos[0] : NULL;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static volatile sig_atomic_t cancel_sig;
+
+static void on_signal(int sig)
+{
+	cancel_sig = sig;
+}
+
+/* SIGINT/SIGTERM/SIGHUP during a create: stop, clean up, exit 128+N. No
+ * SA_RESTART, so blocking calls return EINTR and the flag is seen. */
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static void human_size(uint64_t b, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < ENC_ARRAY_SIZE(unit)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " B", b);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+}
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void open_store(struct enc_state *st, struct enc_store *s, bool quiet)
+{
+	struct enc_err err = {}, serr = {};
+
+	if (enc_state_open(st, &err) < 0)
+		die_err(&err, ENC_EXIT_FAILURE);
+	if (enc_store_open(s, st, &serr, &err) < 0)
+		die_err(&err, ENC_EXIT_FAILURE);
+	if (enc_err_isset(&serr) && !quiet)
+		warnx_("cannot sweep stale temporary files: %s", serr.msg);
+}
+
+/* ---- progress ------------------------------------------------------------- */
+
+struct progress {
+	bool quiet;
+	bool tty;
+	bool dirty;		/* a status line is on screen */
+	unsigned cols;
+};
+
+static void progress_line(void *ctx, const char *line)
+{
+	struct progress *p = ctx;
+
+	if (p->quiet)
+		return;
+	if (!p->tty) {
+		fprintf(stderr, "%s\n", line);
+		return;
+	}
+	/* On a terminal: one status line redrawn in place; warnings and
+	 * errors stay on screen. */
+	bool keep = strncmp(line, "E: ", 3) == 0 || strncmp(line, "W: ", 3) == 0;
+	int width = (int)(p->cols > 10 ? p->cols - 1 : 79);
+
+	if (keep) {
+		fprintf(stderr, "\r\033[K%s\n", line);
+		p->dirty = false;
+	} else {
+		fprintf(stderr, "\r\033[K%.*s", width, line);
+		p->dirty = true;
+	}
+	fflush(stderr);
+}
+
+static void progress_done(struct progress *p)
+{
+	if (p->dirty)
+		fputs("\r\033[K", stderr);
+	p->dirty = false;
+}
+
+/* ---- create ---------------------------------------------------------------- */
+
+static void build_recipe(const struct opts *o, struct enc_recipe *r)
+{
+	struct enc_err err = {};
+
+	r->method = ENC_BOOTSTRAP_DEBOOTSTRAP;
+	if (o->method && enc_bootstrap_method_parse(o->method, &r->method) < 0)
+		enc_usage_error("unknown method '%s' (expected debootstrap, mmdebstrap, "
+				"cached_rootfs, dir or tar)", o->method);
+	bool debian = r->method == ENC_BOOTSTRAP_DEBOOTSTRAP ||
+		      r->method == ENC_BOOTSTRAP_MMDEBSTRAP;
+	const char *m = enc_bootstrap_method_str(r->method);
+
+	if (!debian) {
+		if (o->mirror || o->variant || o->include || o->components)
+			enc_usage_error("--%s is used only by the debootstrap and mmdebstrap methods",
+					o->mirror ? "mirror" : o->variant ? "variant" :
+					o->include ? "include" : "components");
+	}
+	if ((r->method == ENC_BOOTSTRAP_DIR || r->method == ENC_BOOTSTRAP_TAR) && !o->source)
+		enc_usage_error("the %s method needs --source %s", m,
+				r->method == ENC_BOOTSTRAP_TAR ? "FILE" : "DIRECTORY");
+	if (o->source && r->method != ENC_BOOTSTRAP_DIR && r->method != ENC_BOOTSTRAP_TAR)
+		enc_usage_error("--source is used only by the dir and tar methods");
+
+	if ((o->suite && !(r->suite = strdup(o->suite))) ||
+	    (o->mirror && !(r->mirror = strdup(o->mirror))) ||
+	    (o->variant && !(r->variant = strdup(o->variant))))
+		die("out of memory");
+	if (o->include && enc_recipe_split_list(o->include, "package", &r->include, &err) < 0)
+		die_err(&err, ENC_EXIT_USAGE);
+	if (o->components &&
+	    enc_recipe_split_list(o->components, "component", &r->components, &err) < 0)
+		die_err(&err, ENC_EXIT_USAGE);
+	if (o->source) {
+		char real[PATH_MAX];
+		struct stat st;
+
+		if (!realpath(o->source, real) || stat(real, &st) < 0)
+			die_errno("source %s", o->source);
+		if (r->method == ENC_BOOTSTRAP_TAR && !S_ISREG(st.st_mode))
+			die("source %s is not a regular file", o->source);
+		if (r->method == ENC_BOOTSTRAP_DIR && !S_ISDIR(st.st_mode))
+			die("source %s is not a directory", o->source);
+		r->source = strdup(real);
+		if (!r->source)
+			die("out of memory");
+	}
+	/* Fills the defaults and checks what the options could not. */
+	if (enc_recipe_finish(r, &err) < 0)
+		die_err(&err, ENC_EXIT_USAGE);
+}
+
+static void need_root(const struct enc_recipe *r)
+{
+	if (geteuid() == 0 || r->method == ENC_BOOTSTRAP_MMDEBSTRAP)
+		return;
+	if (r->method == ENC_BOOTSTRAP_DEBOOTSTRAP)
+		die("debootstrap needs root (it creates device nodes and runs chroot); run as "
+		    "root, or use --method mmdebstrap (its unshare mode works as an ordinary "
+		    "user) or --method cached_rootfs as root");
+	die("the %s method needs root: the root file system's owners (root and system "
+	    "users) must be preserved; run as root, or use --method mmdebstrap",
+	    enc_bootstrap_method_str(r->method));
+}
+
+static int cmd_create(const struct opts *o)
+{
+	struct enc_state st = ENC_STATE_INIT;
+	struct enc_store s = ENC_STORE_INIT;
+	struct enc_recipe r = {};
+	struct enc_build b = ENC_BUILD_INIT;
+	struct enc_err err = {};
+	enum enc_create_result res;
+	enum enc_adopt_mode adopt = ENC_ADOPT_HARDLINK;
+	_cleanup_close_ int src_fd = -1;
+	_cleanup_free_ char *src_path = NULL;
+	char hex[ENC_SHA256_HEX], extra[64] = "", hs[32];
+	struct timespec t0;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	build_recipe(o, &r);
+	if (enc_sandbox_name_check(o->name, &err) < 0)
+		die_err(&err, ENC_EXIT_USAGE);
+	need_root(&r);
+	catch_signals();
+	open_store(&st, &s, o->quiet);
+
+	/* Fingerprint the source: it is part of the generation id. */
+	switch (r.method) {
+	case ENC_BOOTSTRAP_TAR:
+		ret = enc_rootfs_fingerprint_file(r.source, hex, &err);
+		break;
+	case ENC_BOOTSTRAP_DIR:
+		src_fd = open(r.source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (src_fd < 0)
+			die_errno("cannot open %s", r.source);
+		ret = enc_rootfs_fingerprint_dir(src_fd, r.source, hex, &err);
+		break;
+	case ENC_BOOTSTRAP_CACHED_ROOTFS:
+		src_fd = enc_rootfs_cache_open(&s, r.suite, &r.source, &err);
+		if (src_fd < 0)
+			die_err(&err, ENC_EXIT_FAILURE);
+		if (asprintf(&src_path, "%s/%s", s.path, r.source) < 0)
+			die("out of memory");
+		ret = enc_rootfs_fingerprint_dir(src_fd, src_path, hex, &err);
+		break;
+	case ENC_BOOTSTRAP_DEBOOTSTRAP:
+	case ENC_BOOTSTRAP_MMDEBSTRAP:
+	default:
+		ret = 0;
+		hex[0] = '\0';
+		break;
+	}
+	if (ret < 0)
+		die_err(&err, ENC_EXIT_FAILURE);
+	if (hex[0] && !(r.fingerprint = strdup(hex)))
+		die("out of memory");
+	if (enc_recipe_finish(&r, &err) < 0)
+		die_err(&err, ENC_EXIT_USAGE);
+
+	ret = enc_build_begin(&s, o->name, &r, o->update, &b, &res, &err);
+	if (ret < 0)
+		die_err(&err, ENC_EXIT_FAILURE);
+	if (res == ENC_CREATE_UNCHANGED) {
+		if (!o->quiet)
+			warnx_("sandbox '%s' already exists with this recipe (generation %s); "
+			       "nothing to do", o->name, b.gen);
+		goto done;
+	}
+	if (res == ENC_CREATE_SWITCHED) {
+		if (!o->quiet)
+			warnx_("sandbox '%s': generation %s (built before) is current again; "
+			       "generation %s is kept until 'enclave-bootstrap prune'",
+			       o->name, b.gen, b.old_gen);
+		goto done;
+	}
+
+	struct progress pr = { .quiet = o->quiet, .tty = isatty(STDERR_FILENO) == 1 };
+	struct winsize ws;
+	if (pr.tty && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0)
+		pr.cols = ws.ws_col;
+	struct enc_rootfs_opts ro = {
+		.line = progress_line, .ctx = &pr, .cancel = &cancel_sig,
+		.work_fd = b.tmp_fd, .work_path = b.tmp_path,
+	};
+	const char *env = r.method == ENC_BOOTSTRAP_MMDEBSTRAP ? getenv("ENCLAVE_MMDEBSTRAP") :
+			  getenv("ENCLAVE_DEBOOTSTRAP");
+	if (env && *env)
+		ro.program = env;
+
+	if (!o->quiet)
+		warnx_("creating sandbox '%s' (generation %s) with %s%s%s%s%s", o->name, b.gen,
+		       enc_bootstrap_method_str(r.method), r.suite ? ", suite " : "",
+		       r.suite ? r.suite : "", r.mirror || r.source ? " from " : "",
+		       r.mirror ? r.mirror : r.source ? r.source : "");
+	switch (r.method) {
+	case ENC_BOOTSTRAP_DEBOOTSTRAP:
+	case ENC_BOOTSTRAP_MMDEBSTRAP:
+		ret = enc_rootfs_bootstrap(&r, b.rootfs_path, &ro, &err);
+		progress_done(&pr);
+		break;
+	case ENC_BOOTSTRAP_TAR:
+		ret = enc_rootfs_import_tar(r.source, b.rootfs_fd, &ro, &err);
+		break;
+	case ENC_BOOTSTRAP_DIR:
+		ret = enc_rootfs_import_dir(r.source, b.rootfs_fd, b.rootfs_path, &ro, &err);
+		break;
+	case ENC_BOOTSTRAP_CACHED_ROOTFS:
+	default:
+		ret = enc_rootfs_adopt(src_fd, src_path, b.rootfs_fd, b.rootfs_path, &ro, &adopt,
+				       &err);
+		snprintf(extra, sizeof(extra), "adopt=%s\n", enc_adopt_mode_str(adopt));
+		b.data_on_disk = adopt == ENC_ADOPT_HARDLINK;
+		break;
+	}
+
+	uint64_t size = 0;
+	if (ret == 0 && !cancel_sig) {
+		bool debian = r.method == ENC_BOOTSTRAP_DEBOOTSTRAP ||
+			      r.method == ENC_BOOTSTRAP_MMDEBSTRAP;
+		ret = enc_rootfs_measure(b.rootfs_fd, debian, &size, NULL, &err);
+	}
+	bool committed = false;
+	if (ret == 0 && !cancel_sig) {
+		ret = enc_build_commit(&s, &b, &r, size, extra, &err);
+		/* Published: a signal from now on changes nothing. */
+		committed = ret == 0;
+	}
+	if (!committed) {
+		struct enc_err aerr = {};
+		int sig = cancel_sig;
+
+		if (enc_build_abort(&s, &b, &aerr) < 0)
+			warn_err(&aerr);
+		if (sig) {
+			warnx_("interrupted; sandbox '%s' was not %s", o->name,
+			       b.new_sandbox ? "created" : "changed");
+			exit(ENC_EXIT_SIGNAL_BASE + sig);
+		}
+		enc_err_prefix(&err, "cannot create sandbox '%s': ", o->name);
+		die_err(&err, ENC_EXIT_FAILURE);
+	}
+	if (!o->quiet) {
+		human_size(size, hs, sizeof(hs));
+		if (b.new_sandbox)
+			warnx_("created sandbox '%s' (generation %s, %s%s%s) in %.2f s", o->name,
+			       b.gen, hs, extra[0] ? ", " : "",
+			       extra[0] ? enc_adopt_mode_str(adopt) : "", elapsed(&t0));
+		else
+			warnx_("sandbox '%s': new generation %s (%s) is current; generation %s is "
+			       "kept until 'enclave-bootstrap prune' (%.2f s)", o->name, b.gen, hs,
+			       b.old_gen, elapsed(&t0));
+	}
+done:
+	enc_build_free(&b);
+	enc_recipe_free(&r);
+	enc_store_close(&s);
+	enc_state_close(&st);
+	return ENC_EXIT_OK;
+}
+
+/* ---- list and show ------------------------------------------------------------- */
+
+static size_t users_of(const struct enc_sandbox *sb)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sb->ngens; i++)
+		n += sb->gens[i].used_by.n;
+	return n;
+}
+
+static const struct enc_gen *current_gen(const struct enc_sandbox *sb)
+{
+	for (size_t i = 0; i < sb->ngens; i++)
+		if (sb->gens[i].current)
+			return &sb->gens[i];
+	return NULL;
+}
+
+static void json_strv(struct enc_json *j, const char *key, const struct enc_strv *sv)
+{
+	enc_json_key(j, key);
+	enc_json_arr_begin(j);
+	for (size_t i = 0; i < sv->n; i++)
+		enc_json_str(j, sv->v[i]);
+	enc_json_arr_end(j);
+}
+
+static void finish_json(struct enc_json *j)
+{
+	int r = enc_json_finish(j);
+
+	if (r < 0) {
+		errno = -r;
+		die_errno("cannot write the JSON");
+	}
+}
+
+static int cmd_list(const struct opts *o)
+{
+	struct enc_state st = ENC_STATE_INIT;
+	struct enc_store s = ENC_STORE_INIT;
+	struct enc_strv names = {};
+	struct enc_err err = {};
+	struct enc_json j;
+	int status = ENC_EXIT_OK;
+
+	open_store(&st, &s, o->quiet);
+	if (enc_store_names(&s, &names, &err) < 0)
+		die_err(&err, ENC_EXIT_FAILURE);
+	if (o->json) {
+		enc_json_init(&j, stdout, 0);
+		enc_json_arr_begin(&j);
+	} else if (isatty(STDOUT_FILENO) == 1) {
+		printf("NAME\tMETHOD\tSUITE\tGENERATION\tSIZE\tCREATED\tWORKSPACES\n");
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		struct enc_sandbox sb = {};
+		const struct enc_gen *g;
+
+		enc_err_clear(&err);
+		if (enc_sandbox_load(&s, names.v[i], &sb, &err) < 0) {
+			if (err.code != -ENOENT) {	/* removed meanwhile: not an error */
+				warn_err(&err);
+				status = ENC_EXIT_FAILURE;
+			}
+			continue;
+		}
+		g = current_gen(&sb);
+		if (o->json) {
+			enc_json_obj_begin(&j);
+			enc_json_kv_str(&j, "name", sb.name);
+			enc_json_kv_str(&j, "method", enc_bootstrap_method_str(sb.recipe.method));
+			enc_json_kv_str(&j, "suite", sb.recipe.suite);
+			enc_json_kv_str(&j, "generation", sb.current);
+			enc_json_kv_uint(&j, "size", g ? g->size : 0);
+			enc_json_kv_str(&j, "created", g && g->created[0] ? g->created : NULL);
+			enc_json_key(&j, "workspaces");
+			enc_json_arr_begin(&j);
+			for (size_t k = 0; k < sb.ngens; k++)
+				for (size_t u = 0; u < sb.gens[k].used_by.n; u++)
+					enc_json_str(&j, sb.gens[k].used_by.v[u]);
+			enc_json_arr_end(&j);
+			enc_json_obj_end(&j);
+		} else {
+			printf("%s\t%s\t%s\t%s\t%" PRIu64 "\t%s\t%zu\n", sb.name,
+			       enc_bootstrap_method_str(sb.recipe.method),
+			       sb.recipe.suite ? sb.recipe.suite : "-", sb.current,
+			       g ? g->size : 0, g && g->created[0] ? g->created : "-", users_of(&sb));
+		}
+		enc_sandbox_free(&sb);
+	}
+	if (o->json) {
+		enc_json_arr_end(&j);
+		finish_json(&j);
+	} else if (fflush(stdout) != 0 || ferror(stdout)) {
+		die_errno("cannot write the list");
+	}
+	enc_strv_free(&names);
+	enc_store_close(&s);
+	enc_state_close(&st);
+	return status;
+}
+
+static void print_list_line(const char *key, const struct enc_strv *sv)
+{
+	if (!sv->n)
+		return;
+	printf("%s\t", key);
+	for (size_t i = 0; i < sv->n; i++)
+		printf("%s%s", i ? "," : "", sv->v[i]);
+	putchar('\n');
+}
+
+static void show_json(const struct enc_sandbox *sb)
+{
+	const struct enc_recipe *r = &sb->recipe;
+	struct enc_json j;
+
+	enc_json_init(&j, stdout, ENC_JSON_PRETTY);
+	enc_json_obj_begin(&j);
+	enc_json_kv_str(&j, "name", sb->name);
+	enc_json_kv_str(&j, "method", enc_bootstrap_method_str(r->method));
+	enc_json_kv_str(&j, "suite", r->suite);
+	enc_json_kv_str(&j, "mirror", r->mirror);
+	enc_json_kv_str(&j, "variant", r->variant);
+	json_strv(&j, "include", &r->include);
+	json_strv(&j, "components", &r->components);
+	enc_json_kv_str(&j, "source", r->source);
+	enc_json_kv_str(&j, "fingerprint", r->fingerprint);
+	json_strv(&j, "setup", &r->setup);
+	enc_json_kv_str(&j, "current", sb->current);
+	enc_json_kv_str(&j, "rootfs", sb->rootfs);
+	enc_json_key(&j, "generations");
+	enc_json_arr_begin(&j);
+	for (size_t i = 0; i < sb->ngens; i++) {
+		const struct enc_gen *g = &sb->gens[i];
+
+		enc_json_obj_begin(&j);
+		enc_json_kv_str(&j, "id", g->id);
+		enc_json_kv_bool(&j, "current", g->current);
+		enc_json_kv_uint(&j, "size", g->size);
+		enc_json_kv_str(&j, "created", g->created[0] ? g->created : NULL);
+		enc_json_kv_str(&j, "method", g->method);
+		if (g->adopt)
+			enc_json_kv_str(&j, "adopt", g->adopt);
+		json_strv(&j, "used_by", &g->used_by);
+		enc_json_obj_end(&j);
+	}
+	enc_json_arr_end(&j);
+	enc_json_key(&j, "workspaces");
+	enc_json_arr_begin(&j);
+	for (size_t i = 0; i < sb->nusers; i++) {
+		enc_json_obj_begin(&j);
+		enc_json_kv_str(&j, "name", sb->users[i].ws);
+		enc_json_kv_str(&j, "generation", sb->users[i].gen[0] ? sb->users[i].gen : NULL);
+		enc_json_kv_bool(&j, "running", sb->users[i].running);
+		enc_json_obj_end(&j);
+	}
+	enc_json_arr_end(&j);
+	enc_json_obj_end(&j);
+	finish_json(&j);
+}
+
+static int cmd_show(const struct opts *o)
+{
+	struct enc_state st = ENC_STATE_INIT;
+	struct enc_store s = ENC_STORE_INIT;
+	struct enc_sandbox sb = {};
+	struct enc_err err = {};
+
+	if (enc_sandbox_name_check(o->name, &err) < 0)
+		die_err(&err, ENC_EXIT_USAGE);
+	open_store(&st, &s, o->quiet);
+	if (enc_sandbox_load(&s, o->name, &sb, &err) < 0)
+		die_err(&err, ENC_EXIT_FAILURE);
+	if (o->json) {
+		show_json(&sb);
+	} else {
+		const struct enc_recipe *r = &sb.recipe;
+
+		printf("name\t%s\n", sb.name);
+		printf("method\t%s\n", enc_bootstrap_method_str(r->method));
+		if (r->suite)
+			printf("suite\t%s\n", r->suite);
+		if (r->mirror)
+			printf("mirror\t%s\n", r->mirror);
+		if (r->variant)
+			printf("variant\t%s\n", r->variant);
+		print_list_line("include", &r->include);
+		print_list_line("components", &r->components);
+		if (r->source)
+			printf("source\t%s\n", r->source);
+		if (r->fingerprint)
+			printf("fingerprint\t%s\n", r->fingerprint);
+		for (size_t i = 0; i < r->setup.n; i++)
+			printf("setup\t%s\n", r->setup.v[i]);
+		printf("current\t%s\n", sb.current);
+		printf("rootfs\t%s\n", sb.rootfs);
+		for (size_t i = 0; i < sb.ngens; i++) {
+			const struct enc_gen *g = &sb.gens[i];
+
+			printf("generation\t%s\t%s\t%" PRIu64 "\t%s\t", g->id,
+			       g->current ? "current" : "old", g->size,
+			       g->created[0] ? g->created : "-");
+			for (size_t k = 0; k < g->used_by.n; k++)
+				printf("%s%s", k ? "," : "", g->used_by.v[k]);
+			printf("%s\n", g->used_by.n ? "" : "-");
+		}
+		if (fflush(stdout) != 0)
+			die_errno("cannot write");
+	}
+	enc_sandbox_free(&sb);
+	enc_store_close(&s);
+	enc_state_close(&st);
+	return ENC_EXIT_OK;
+}
+
+/* ---- rm and prune --------------------------------------------------------------- */
+
+static int cmd_rm(const struct opts *o)
+{
+	struct enc_state st = ENC_STATE_INIT;
+	struct enc_store s = ENC_STORE_INIT;
+	struct enc_err err = {};
+
+	if (enc_sandbox_name_check(o->name, &err) < 0)
+		die_err(&err, ENC_EXIT_USAGE);
+	open_store(&st, &s, o->quiet);
+	if (enc_sandbox_remove(&s, o->name, o->force, &err) < 0)
+		die_err(&err, ENC_EXIT_FAILURE);
+	if (!o->quiet)
+		warnx_("removed sandbox '%s'", o->name);
+	enc_store_close(&s);
+	enc_state_close(&st);
+	return ENC_EXIT_OK;
+}
+
+struct prune_ctx {
+	unsigned n;
+	uint64_t bytes;
+};
+
+static void on_prune(void *ctx, const char *sandbox, const struct enc_gen *g)
+{
+	struct prune_ctx *p = ctx;
+
+	printf("%s\t%s\t%" PRIu64 "\n", sandbox, g->id, g->size);
+	p->n++;
+	p->bytes += g->size;
+}
+
+static int cmd_prune(const struct opts *o)
+{
+	struct enc_state st = ENC_STATE_INIT;
+	struct enc_store s = ENC_STORE_INIT;
+	struct prune_ctx p = {};
+	struct enc_err err = {};
+	char hs[32];
+	int r;
+
+	if (o->name && enc_sandbox_name_check(o->name, &err) < 0)
+		die_err(&err, ENC_EXIT_USAGE);
+	open_store(&st, &s, o->quiet);
+	r = enc_sandbox_prune(&s, o->name, o->dry_run, on_prune, &p, &err);
+	if (fflush(stdout) != 0)
+		die_errno("cannot write");
+	if (!o->quiet) {
+		human_size(p.bytes, hs, sizeof(hs));
+		warnx_("%s %u generation%s (%s)", o->dry_run ? "would prune" : "pruned", p.n,
+		       p.n == 1 ? "" : "s", hs);
+	}
+	if (r < 0)
+		die_err(&err, ENC_EXIT_FAILURE);
+	enc_store_close(&s);
+	enc_state_close(&st);
+	return ENC_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {};
+
+	enc_tool_init("enclave-bootstrap");
+	parse_args(&o, argc, argv);
+	switch (o.verb) {
+	case V_CREATE:
+		return cmd_create(&o);
+	case V_LIST:
+		return cmd_list(&o);
+	case V_SHOW:
+		return cmd_show(&o);
+	case V_RM:
+		return cmd_rm(&o);
+	case V_PRUNE:
+		return cmd_prune(&o);
+	case V_NONE:
+		break;
+	}
+	enc_usage_error(NULL);
+}
