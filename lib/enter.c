@@ -231,17 +231,18 @@ int enc_spawn_sweep(const struct enc_state *st, struct enc_ws *w, struct enc_err
 	 * runtime files. */
 	if (enc_ws_pid_read(w, "monitor", &ref, NULL) == 0 || enc_ws_pid_read(w, "init", &ref, NULL) == 0)
 		leftovers = true;
+	/* Without pid files there is nothing to sweep but, at most, a cgroup
+	 * from a monitor that died before recording itself; creating the
+	 * cgroup finds that (EEXIST) and sweeps it then. Starting a clean
+	 * workspace costs no cgroup walk. */
+	if (!leftovers)
+		return 0;
 
 	struct enc_cgroup_sys sys = {};
 	cgroup_name(w, name, sizeof(name));
 	r = enc_cgroup_probe(&sys, err);
 	if (r < 0)
 		return r;
-	struct enc_cgroup cg = {};
-	if (enc_cgroup_open(&sys, name, &cg, NULL) == 0) {
-		leftovers = true;
-		enc_cgroup_close(&cg);
-	}
 	r = enc_cgroup_sweep_name(&sys, name, err);
 	enc_cgroup_sys_close(&sys);
 	if (r < 0)

@@ -90,11 +90,50 @@ struct monitor {
 	pid_t wl_pid;		/* as init sees it */
 
 	uint64_t started_ms, start_mono;
+	/* ENCLAVE_TIMING=1: where the time goes, printed at the end (the
+	 * benchmark in test/bench reads it). */
+	bool timing;
+	int nmarks;
+	const char *mark_name[32];
+	uint64_t mark_ns[32];
 	bool timed_out, oom, pids_hit;
 	bool have_wl_status;
 	int wl_status;
 	int attach_in, attach_out, attach_err;
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void mark(struct monitor *m, const char *name)
+{
+	if (m->timing && m->nmarks < 32) {
+		m->mark_name[m->nmarks] = name;
+		m->mark_ns[m->nmarks++] = mono_ns();
+	}
+}
+
+static void print_marks(const struct monitor *m)
+{
+	if (!m->timing || m->attach_err < 0 || m->nmarks < 2)
+		return;
+	char line[2048];
+	size_t off = (size_t)snprintf(line, sizeof(line), "enclave-spawn: timing:");
+	for (int i = 1; i < m->nmarks && off < sizeof(line) - 64; i++)
+		off += (size_t)snprintf(line + off, sizeof(line) - off, " %s=%" PRIu64,
+					m->mark_name[i],
+					(m->mark_ns[i] - m->mark_ns[i - 1]) / 1000);
+	snprintf(line + off, sizeof(line) - off, " total=%" PRIu64 "us\n",
+		 (m->mark_ns[m->nmarks - 1] - m->mark_ns[0]) / 1000);
+	if (write(m->attach_err, line, strlen(line)) < 0) {
+		/* best effort */
+	}
+}
 
 static void mclose(int *fd)
 {
@@ -551,7 +590,9 @@ static int write_result(struct monitor *m, enum enc_reason reason, int exit_code
 	enc_json_finish(&j);
 	fclose(f);
 
-	int r = enc_fact_write(m->w->dir_fd, "result.json", buf, blen, 0600, true, NULL);
+	/* Atomic by rename; not fsync'ed: it is rewritten on every run and
+	 * the audit record below carries the outcome too. */
+	int r = enc_fact_write(m->w->dir_fd, "result.json", buf, blen, 0600, false, NULL);
 
 	struct enc_audit_field fields[] = {
 		ENC_AUDIT_STR("reason", enc_reason_str(reason)),
@@ -672,6 +713,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
+	mark(m, "fork");
 	if (enc_log_open(m->w->dir_fd, m->spec->log_limit, &m->log, &e) < 0 ||
 	    enc_audit_open(m->w->dir_fd, ENC_AUDIT_FILE, 0, &m->audit, &e) < 0)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
@@ -688,6 +730,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	};
 	char cgname[2 * ENC_NAME_MAX + 2];
 	enc_ws_cgroup_name(m->spec->sandbox, ws->name, cgname, sizeof(cgname));
+	mark(m, "log+audit");
 	if (enc_cgroup_probe(&m->cgsys, &e) < 0)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
 	/* A memory limit without a swap limit would let the workload swap
@@ -696,9 +739,18 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 		lim.limit_swap = true;
 		lim.swap_max = 0;
 	}
-	if (enc_cgroup_create(&m->cgsys, cgname, &lim, &m->cg, &e) < 0)
+	int cr = enc_cgroup_create(&m->cgsys, cgname, &lim, &m->cg, &e);
+	if (cr == -EEXIST) {
+		/* Left by a monitor that died before it recorded itself (we
+		 * hold the workspace lock: nobody else owns it). */
+		enc_err_clear(&e);
+		if (enc_cgroup_sweep_name(&m->cgsys, cgname, &e) == 0)
+			cr = enc_cgroup_create(&m->cgsys, cgname, &lim, &m->cg, &e);
+	}
+	if (cr < 0)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
 	m->have_cg = true;
+	mark(m, "cgroup");
 
 	/* Output: pipes (the pty is made inside the workspace). */
 	m->out[0] = m->out[1] = m->err[0] = m->err[1] = m->in[0] = m->in[1] = -1;
@@ -727,6 +779,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	m->init_pid = clone_child(m, &m->init_pidfd, &e);
 	if (m->init_pid < 0)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
+	mark(m, "clone");
 	mclose(&m->sync[1]);
 	mclose(&m->out[1]);
 	mclose(&m->err[1]);
@@ -741,6 +794,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	    write_map(m->init_pid, "gid_map", m->base, &e) < 0)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
 
+	mark(m, "idmaps");
 	char nspath[64];
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/user", (int)m->init_pid);
 	_cleanup_close_ int userns = open(nspath, O_RDONLY | O_CLOEXEC);
@@ -762,6 +816,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 			send[nsend++] = all[i];
 		}
 	}
+	mark(m, "mounts");
 	snprintf(buf, sizeof(buf), "go %x", bits);
 	int r = enc_msg_send(m->sync[0], buf, send, nsend);
 	enc_mount_fds_close(&mfds);
@@ -804,6 +859,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 		write_result(m, ENC_REASON_FAILED, st, 0, e.msg, &status);
 		monitor_fail(m, st, &e);
 	}
+	mark(m, "init+exec");
 	m->rundir = nfds > 0 ? fds[0] : -1;
 	m->master = nfds > 1 ? fds[1] : -1;
 	m->wl_pid = (pid_t)strtol(buf + 3, NULL, 10);
@@ -835,6 +891,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	snprintf(buf, sizeof(buf), "R %d %" PRIu64 " %d %" PRIu64, (int)iref.pid, iref.start,
 		 (int)mref.pid, mref.start);
 	reply(m, buf);
+	mark(m, "running");
 	if (!m->spec->interactive || m->attach_in < 0)
 		m->attach_in = -1;
 
@@ -984,6 +1041,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 		}
 	}
 
+	mark(m, "workload");
 	/* Step 7, the end. */
 	siginfo_t si = {};
 	waitid(P_PIDFD, (id_t)m->init_pidfd, &si, WEXITED);
@@ -1032,6 +1090,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 
 	int status = 0;
 	write_result(m, reason, code, sig, NULL, &status);
+	mark(m, "result");
 
 	/* Teardown: the mount namespace and the network namespace went with
 	 * the last process; the cgroup is ours to remove. */
@@ -1039,6 +1098,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	enc_cgroup_kill(&m->cg, &te);
 	int tr = enc_cgroup_destroy(&m->cg, &te);
 	m->have_cg = tr < 0;
+	mark(m, "cgroup-rm");
 	mclose(&m->rundir);
 	unlinkat(m->w->run_fd, "init", 0);
 	unlinkat(m->w->run_fd, "monitor", 0);
@@ -1061,6 +1121,8 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	};
 	audit_event(m, "teardown", tf, ENC_ARRAY_SIZE(tf));
 	enc_audit_close(&m->audit);
+	mark(m, "teardown");
+	print_marks(m);
 
 	snprintf(buf, sizeof(buf), "X %d", status);
 	reply(m, buf);
@@ -1069,16 +1131,35 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 
 /* ---- the caller (step 1) ----------------------------------------------- */
 
+/* The sandbox's current generation, read directly: a start must not cost
+ * a walk of the whole store (enc_sandbox_load() lists every workspace). */
+static int read_current(const struct enc_state *st, const char *sandbox, int *sbfd,
+			char gen[ENC_GEN_ID_SIZE], struct enc_err *err)
+{
+	char rel[ENC_NAME_MAX + 16];
+	_cleanup_free_ char *cur = NULL;
+
+	snprintf(rel, sizeof(rel), "sandboxes/%s", sandbox);
+	int fd = enc_opendir_at(st->data_fd, rel, NULL);
+	if (fd < 0)
+		return enc_err_set(err, -ENOENT, "no sandbox named '%s'", sandbox);
+	if (enc_fact_read(fd, "current", 64, true, &cur, NULL, NULL) < 0 || !enc_gen_id_valid(cur)) {
+		close(fd);
+		return enc_err_set(err, -ENOENT, "no sandbox named '%s' (not completely created)",
+				   sandbox);
+	}
+	snprintf(gen, ENC_GEN_ID_SIZE, "%s", cur);
+	*sbfd = fd;
+	return 0;
+}
+
 static int sandbox_exists(const struct enc_state *st, const char *sandbox, struct enc_err *err)
 {
-	struct enc_store store = ENC_STORE_INIT;
-	struct enc_sandbox sb = {};
-	int r = enc_store_open(&store, st, NULL, err);
+	char gen[ENC_GEN_ID_SIZE];
+	int fd, r = read_current(st, sandbox, &fd, gen, err);
 
 	if (r == 0)
-		r = enc_sandbox_load(&store, sandbox, &sb, err);
-	enc_sandbox_free(&sb);
-	enc_store_close(&store);
+		close(fd);
 	return r;
 }
 
@@ -1086,51 +1167,46 @@ static int pick_generation(const struct enc_state *st, const char *sandbox, stru
 			   bool persistent, char gen[ENC_GEN_ID_SIZE], char **rootfs,
 			   struct enc_err *err)
 {
-	struct enc_store store = ENC_STORE_INIT;
-	struct enc_sandbox sb = {};
+	_cleanup_close_ int sbfd = -1;
+	_cleanup_free_ char *old = NULL;
+	char rel[64];
 	int r;
 
-	r = enc_store_open(&store, st, NULL, err);
+	r = read_current(st, sandbox, &sbfd, gen, err);
 	if (r < 0)
 		return r;
-	char lockname[ENC_NAME_MAX + 8];
-	snprintf(lockname, sizeof(lockname), "%s/lock", sandbox);
 	/* Shared sandbox lock while we read `current` and record our
 	 * generation: prune cannot remove it in between (sandbox.h). */
-	int lock = enc_lock_at(store.fd, lockname, ENC_LOCK_SHARED, true, NULL);
-	r = enc_sandbox_load(&store, sandbox, &sb, err);
-	if (r < 0)
-		goto out;
+	_cleanup_close_ int lock = enc_lock_at(sbfd, "lock", ENC_LOCK_SHARED, true, err);
+	if (lock < 0)
+		return lock;
+	_cleanup_free_ char *cur = NULL;
+	if (enc_fact_read(sbfd, "current", 64, true, &cur, NULL, err) < 0)
+		return -ENOENT;
+	snprintf(gen, ENC_GEN_ID_SIZE, "%s", cur);
 
-	const char *use = sb.current;
-	_cleanup_free_ char *old = NULL;
 	if (persistent &&
 	    enc_fact_read(w->dir_fd, "generation", 64, true, &old, NULL, NULL) == 0 &&
 	    enc_gen_id_valid(old)) {
 		/* A persistent upper is bound to the generation it was made
 		 * over (DESIGN §6); it moves on only through rm. */
-		char rel[ENC_NAME_MAX + 64];
-		snprintf(rel, sizeof(rel), "%s/gen/%s/rootfs", sandbox, old);
-		int fd = enc_opendir_at(store.fd, rel, NULL);
+		snprintf(rel, sizeof(rel), "gen/%s/rootfs", old);
+		int fd = enc_opendir_at(sbfd, rel, NULL);
 		if (fd >= 0) {
 			close(fd);
-			use = old;
+			snprintf(gen, ENC_GEN_ID_SIZE, "%s", old);
 		}
 	}
-	snprintf(gen, ENC_GEN_ID_SIZE, "%s", use);
-	if (asprintf(rootfs, "%s/%s/gen/%s/rootfs", store.path, sandbox, use) < 0) {
-		r = enc_err_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
+	snprintf(rel, sizeof(rel), "gen/%s/rootfs", gen);
+	int fd = enc_opendir_at(sbfd, rel, err);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	if (asprintf(rootfs, "%s/sandboxes/%s/%s", st->data_path, sandbox, rel) < 0)
+		return enc_err_set(err, -ENOMEM, "out of memory");
 	char line[ENC_GEN_ID_SIZE + 1];
-	snprintf(line, sizeof(line), "%s\n", use);
-	r = enc_fact_write(w->dir_fd, "generation", line, strlen(line), 0600, false, err);
-out:
-	if (lock >= 0)
-		close(lock);
-	enc_sandbox_free(&sb);
-	enc_store_close(&store);
-	return r;
+	snprintf(line, sizeof(line), "%s\n", gen);
+	return enc_fact_write(w->dir_fd, "generation", line, strlen(line), 0600, false, err);
 }
 
 int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spec,
@@ -1162,6 +1238,8 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 	int r;
 
 	*h = (struct enc_spawn_handle)ENC_SPAWN_HANDLE_INIT;
+	m.timing = getenv("ENCLAVE_TIMING") && spec->attach_err >= 0;
+	mark(&m, "start");
 	/* A workspace that does not exist yet is made only for a sandbox
 	 * that does, and removed again if this start fails: a failed create
 	 * leaves nothing behind. */
@@ -1187,6 +1265,7 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 	r = enc_ws_idslot(st, &w, &slot, err);
 	if (r < 0)
 		goto out;
+	mark(&m, "prepare");
 	m.base = ENC_IDPOOL_BASE + slot * ENC_IDPOOL_SIZE;
 
 	/* The home directory on disk belongs to the workspace user's host id
@@ -1235,6 +1314,7 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 		r = enc_err_sys(err, -errno, "socketpair");
 		goto out;
 	}
+	mark(&m, "seccomp+env");
 
 	bool detached = spec->attach_out < 0;
 	pid_t pid = fork();

@@ -310,6 +310,7 @@ ENC_NORETURN static void run_sub(const char *program, const char *verb, int argc
 
 	execv(path, nargv);
 	int saved = errno;
+	free(nargv);
 	if (saved == ENOENT) {
 		fprintf(stderr, "enclave: '%s' is not an enclave command (no %s in %s)\n"
 			"Try 'enclave --help'.\n", argv[0], program, dir);
