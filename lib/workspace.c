@@ -202,6 +202,28 @@ static int read_slot(int dirfd, const char *path, uint32_t *slot)
 	return enc_parse_u32(s, 0, ENC_IDPOOL_SLOTS - 1, slot, NULL);
 }
 
+/* Slot claims live in workspaces/.slots/<slot> (content "sandbox/ws"), so
+ * allocation reads one small directory instead of every workspace. */
+static int claimed_slots(int slotsfd, unsigned char *used, struct enc_err *err)
+{
+	int fd = dup(slotsfd);
+	if (fd < 0)
+		return enc_err_sys(err, -errno, "listing id slots");
+	_cleanup_closedir_ DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return enc_err_sys(err, -errno, "listing id slots");
+	}
+	struct dirent *de;
+	while ((errno = 0, de = readdir(d))) {
+		uint32_t s;
+		if (de->d_name[0] != '.' &&
+		    enc_parse_u32(de->d_name, 0, ENC_IDPOOL_SLOTS - 1, &s, NULL) == 0)
+			used[s] = 1;
+	}
+	return errno ? enc_err_sys(err, -errno, "listing id slots") : 0;
+}
+
 int enc_ws_idslot(const struct enc_state *st, const struct enc_ws *w, uint32_t *slot,
 		  struct enc_err *err)
 {
@@ -218,39 +240,51 @@ int enc_ws_idslot(const struct enc_state *st, const struct enc_ws *w, uint32_t *
 		return lock;
 	if (read_slot(w->dir_fd, "idslot", slot) == 0)
 		return 0;
-
-	struct enc_ws_entry *all = NULL;
-	size_t n = 0;
-	int r = enc_ws_list(st, NULL, &all, &n, err);
+	_cleanup_close_ int slots = enc_mkdir_p_at(wsroot, ".slots", 0700, err);
+	if (slots < 0)
+		return slots;
+	_cleanup_free_ unsigned char *used = calloc(ENC_IDPOOL_SLOTS, 1);
+	if (!used)
+		return enc_err_set(err, -ENOMEM, "out of memory");
+	int r = claimed_slots(slots, used, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ unsigned char *used = calloc(ENC_IDPOOL_SLOTS, 1);
-	if (!used) {
-		enc_ws_list_free(all, n);
-		return enc_err_set(err, -ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++) {
-		char rel[2 * ENC_NAME_MAX + 16];
-		uint32_t s;
-		snprintf(rel, sizeof(rel), "%s/%s/idslot", all[i].sandbox, all[i].name);
-		if (read_slot(wsroot, rel, &s) == 0)
-			used[s] = 1;
-	}
-	enc_ws_list_free(all, n);
 
 	for (uint32_t s = 0; s < ENC_IDPOOL_SLOTS; s++) {
 		if (used[s])
 			continue;
-		char buf[16];
-		int len = snprintf(buf, sizeof(buf), "%u\n", s);
-		r = enc_fact_write(w->dir_fd, "idslot", buf, (size_t)len, 0600, true, err);
+		char name[16], owner[2 * ENC_NAME_MAX + 4], buf[16];
+		snprintf(name, sizeof(name), "%u", s);
+		int ol = snprintf(owner, sizeof(owner), "%s/%s\n", w->sandbox, w->name);
+		r = enc_fact_write(slots, name, owner, (size_t)ol, 0600, false, err);
 		if (r < 0)
 			return r;
+		int len = snprintf(buf, sizeof(buf), "%u\n", s);
+		r = enc_fact_write(w->dir_fd, "idslot", buf, (size_t)len, 0600, false, err);
+		if (r < 0) {
+			unlinkat(slots, name, 0);
+			return r;
+		}
 		*slot = s;
 		return 0;
 	}
 	return enc_err_set(err, -ENOSPC, "no free host id range left (%u workspaces)",
 			   ENC_IDPOOL_SLOTS);
+}
+
+/* Give the slot back when the workspace goes. */
+static void release_slot(const struct enc_state *st, const struct enc_ws *w)
+{
+	uint32_t s;
+	char name[16];
+
+	if (read_slot(w->dir_fd, "idslot", &s) < 0)
+		return;
+	_cleanup_close_ int slots = enc_opendir_at(st->data_fd, "workspaces/.slots", NULL);
+	if (slots < 0)
+		return;
+	snprintf(name, sizeof(name), "%u", s);
+	unlinkat(slots, name, 0);
 }
 
 /* ---- listing ----------------------------------------------------------- */
@@ -377,6 +411,7 @@ int enc_ws_remove(const struct enc_state *st, struct enc_ws *w, struct enc_err *
 	int r;
 
 	snprintf(rel, sizeof(rel), "workspaces/%s/%s", w->sandbox, w->name);
+	release_slot(st, w);
 	r = enc_rm_rf_at(st->run_fd, rel, err);
 	if (r < 0)
 		return r;
