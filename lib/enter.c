@@ -444,6 +444,18 @@ int enc_spawn_enter(const struct enc_state *st, const char *sandbox, const char 
 		.seccomp = prog,
 	};
 	int failed = 0, stage = 0, errnum = 0;
+	/* Block the signals we relay before the command exists: a SIGCHLD
+	 * of a quick command would otherwise be lost before the signalfd
+	 * is there (the command itself restores the mask before exec). */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGWINCH);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	/* The fork puts the command inside the workspace's PID namespace. */
 	pid_t pid = enc_workload_fork(&wl, &failed, &stage, &errnum);
 	if (pid < 0) {
@@ -486,15 +498,6 @@ int enc_spawn_enter(const struct enc_state *st, const char *sandbox, const char 
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
 	}
 
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGWINCH);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	signal(SIGPIPE, SIG_IGN);
 
