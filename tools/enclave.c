@@ -5,6 +5,7 @@
  *   enclave init [-f FILE] [--force]     write a commented starter Enclavefile
  *   enclave config [-f FILE] [--pretty]  print the validated model as JSON
  *   enclave create NAME [OPTION...]      = enclave-bootstrap create NAME ...
+ *   enclave doctor [--json]              what this host offers and lacks
  *   enclave X [ARG...]                   runs enclave-X from this install
  *
  * The sub-programs are found next to this executable (so a build tree works
@@ -24,6 +25,7 @@
 
 #include "build-config.h"
 #include "config.h"
+#include "doctor.h"
 #include "fsutil.h"
 #include "json.h"
 #include "names.h"
@@ -53,6 +55,7 @@ static void usage(FILE *out)
 		"  init [-f FILE] [--force]     write a commented starter Enclavefile\n"
 		"  config [-f FILE] [--pretty]  print the validated Enclavefile as JSON\n"
 		"  create NAME [OPTION...]      create a sandbox (enclave-bootstrap create)\n"
+		"  doctor [--json]              check the kernel and host for what enclave needs\n"
 		"  bootstrap ...                enclave-bootstrap: build and keep sandboxes\n"
 		"  X [ARG...]                   run enclave-X from this installation\n"
 		"\n"
@@ -259,6 +262,83 @@ static int cmd_config(int argc, char **argv)
 	return ENC_EXIT_OK;
 }
 
+/* ---- enclave doctor ---------------------------------------------------- */
+
+static int cmd_doctor(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct enc_doctor_opts dopts = {};
+	bool json = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("Usage: enclave doctor [--json]\n"
+			       "\n"
+			       "Check every kernel feature and host condition enclave relies on and\n"
+			       "say, for each, ok or what is missing and how to fix it. Changes\n"
+			       "nothing. Exits 1 when something needed is missing.\n"
+			       "\n"
+			       "      --json        print one JSON object instead of the table\n"
+			       "  -h, --help        show this help and exit\n");
+			return ENC_EXIT_OK;
+		default:
+			enc_usage_error(NULL);
+		}
+	}
+	if (optind != argc)
+		enc_usage_error("doctor: unexpected argument '%s'", argv[optind]);
+
+	/* A fake /proc tree for the sysctl-style checks (tests). */
+	const char *proc = getenv("ENCLAVE_DOCTOR_PROC_ROOT");
+	if (proc && *proc) {
+		if (proc[0] != '/')
+			die_status(ENC_EXIT_USAGE, "ENCLAVE_DOCTOR_PROC_ROOT must be an absolute path, not '%s'",
+				   proc);
+		dopts.proc_root = proc;
+	}
+
+	_cleanup_free_ struct enc_doctor_report *rep = calloc(1, sizeof(*rep));
+	if (!rep)
+		die_errno("out of memory");
+	enc_doctor_run(&dopts, rep);
+
+	int r;
+	if (json) {
+		struct enc_json j;
+
+		enc_json_init(&j, stdout, 0);
+		enc_doctor_to_json(rep, &j);
+		r = enc_json_finish(&j);
+	} else {
+		r = enc_doctor_write_table(rep, stdout);
+	}
+	if (r < 0) {
+		errno = -r;
+		die_errno("cannot write the report");
+	}
+	if (enc_doctor_ok(rep))
+		return ENC_EXIT_OK;
+
+	/* The same words as the table, on stderr, for scripts that keep
+	 * only errors. */
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct enc_doctor_check *k = &rep->checks[i];
+
+		if (k->needed && k->status == ENC_DOCTOR_MISSING)
+			warnx_("needed: %s: %s", k->id, k->detail);
+	}
+	return ENC_EXIT_FAILURE;
+}
+
 /* ---- dispatch to enclave-X --------------------------------------------- */
 
 /* The directory this executable lives in, so a build tree runs its own
@@ -354,6 +434,8 @@ int main(int argc, char **argv)
 		return cmd_init(sub_argc, sub_argv);
 	if (strcmp(cmd, "config") == 0)
 		return cmd_config(sub_argc, sub_argv);
+	if (strcmp(cmd, "doctor") == 0)
+		return cmd_doctor(sub_argc, sub_argv);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return ENC_EXIT_OK;
