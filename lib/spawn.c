@@ -286,6 +286,8 @@ ENC_NORETURN void enc_workload_exec(const struct enc_workload *wl)
 	if (enc_close_fds_except(keep, 1) < 0)
 		workload_fail(p, ENC_STAGE_SETUP, errno);
 
+	/* The monitor works with umask 077; the command gets the usual one. */
+	umask(022);
 	if (chdir(wl->cwd) < 0 && chdir("/") < 0)
 		workload_fail(p, ENC_STAGE_SETUP, errno);
 
