@@ -161,7 +161,7 @@ int enc_spawn_kill(const struct enc_state *st, struct enc_ws *w, int sig, struct
 
 static void cgroup_name(const struct enc_ws *w, char *buf, size_t len)
 {
-	enc_ws_cgroup_name(w->sandbox, w->name, buf, len);
+	enc_ws_cgroup_name(w, buf, len);
 }
 
 int enc_spawn_stop(const struct enc_state *st, struct enc_ws *w, int grace_ms,
@@ -198,7 +198,7 @@ int enc_spawn_stop(const struct enc_state *st, struct enc_ws *w, int grace_ms,
 	 * takes the PID namespace with it). */
 	struct enc_cgroup_sys sys = {};
 	struct enc_cgroup cg = {};
-	char name[2 * ENC_NAME_MAX + 2];
+	char name[ENC_WS_CGROUP_NAME_MAX];
 	cgroup_name(w, name, sizeof(name));
 	if (enc_cgroup_probe(&sys, NULL) == 0) {
 		if (enc_cgroup_open(&sys, name, &cg, NULL) == 0) {
@@ -217,7 +217,7 @@ int enc_spawn_sweep(const struct enc_state *st, struct enc_ws *w, struct enc_err
 {
 	struct enc_pidref ref;
 	bool leftovers = false;
-	char name[2 * ENC_NAME_MAX + 2];
+	char name[ENC_WS_CGROUP_NAME_MAX];
 	int r;
 
 	(void)st;
@@ -373,7 +373,7 @@ int enc_spawn_enter(const struct enc_state *st, const char *sandbox, const char 
 	{
 		struct enc_cgroup_sys sys = {};
 		struct enc_cgroup cg = {};
-		char name[2 * ENC_NAME_MAX + 2];
+		char name[ENC_WS_CGROUP_NAME_MAX];
 		cgroup_name(&w, name, sizeof(name));
 		r = enc_cgroup_probe(&sys, err);
 		if (r == 0)

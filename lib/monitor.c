@@ -456,8 +456,15 @@ static pid_t clone_child(struct monitor *m, int *pidfd, struct enc_err *err)
  * or "E status errno message". */
 static void reply(struct monitor *m, const char *text)
 {
-	if (m->status_sock >= 0)
-		enc_msg_send(m->status_sock, text, NULL, 0);
+	if (m->status_sock < 0)
+		return;
+	/* Read what the caller sent and we never looked at (a late window
+	 * size): closing a unix socket with unread data makes the caller's
+	 * next recv fail with ECONNRESET instead of returning our reply. */
+	char junk[ENC_MSG_SIZE];
+	while (recv(m->status_sock, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+	enc_msg_send(m->status_sock, text, NULL, 0);
 }
 
 static int prepare_sources(struct monitor *m, struct enc_mount_sources *src,
@@ -728,8 +735,8 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 		.cpu_period_us = ws->cpus ? 100000 : 0,
 		.pids_max = ws->pids,
 	};
-	char cgname[2 * ENC_NAME_MAX + 2];
-	enc_ws_cgroup_name(m->spec->sandbox, ws->name, cgname, sizeof(cgname));
+	char cgname[ENC_WS_CGROUP_NAME_MAX];
+	enc_ws_cgroup_name(m->w, cgname, sizeof(cgname));
 	mark(m, "log+audit");
 	if (enc_cgroup_probe(&m->cgsys, &e) < 0)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
@@ -969,7 +976,18 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 		}
 		if (p[P_IN].revents) {
 			char ib[4096];
-			ssize_t k = read(m->attach_in, ib, sizeof(ib));
+			ssize_t k;
+			int avail = 0;
+			/* The caller's fd is shared with the caller (and maybe its
+			 * shell): never block on it, never make it non-blocking.
+			 * Read only what is there; no bytes plus a hangup is EOF. */
+			if (ioctl(m->attach_in, FIONREAD, &avail) == 0 && avail == 0)
+				k = (p[P_IN].revents & (POLLHUP | POLLERR | POLLNVAL)) ? 0 : -2;
+			else
+				k = read(m->attach_in, ib, avail > 0 && (size_t)avail < sizeof(ib)
+								 ? (size_t)avail : sizeof(ib));
+			if (k == -2)
+				goto in_done;
 			int to = m->master >= 0 ? m->master : m->in[1];
 			if (k <= 0) {
 				m->attach_in = -1;
@@ -984,6 +1002,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 				m->attach_in = -1;
 			}
 		}
+in_done:
 		if (p[P_SYNC].revents) {
 			ssize_t k = enc_msg_recv(m->sync[0], buf, sizeof(buf), NULL, NULL);
 			if (k > 2 && buf[0] == 'X') {

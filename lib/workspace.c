@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -400,9 +401,14 @@ void enc_ws_list_free(struct enc_ws_entry *e, size_t n)
 	free(e);
 }
 
-void enc_ws_cgroup_name(const char *sandbox, const char *name, char *buf, size_t len)
+void enc_ws_cgroup_name(const struct enc_ws *w, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s:%s", sandbox, name);
+	struct stat st = {};
+
+	if (fstat(w->dir_fd, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	snprintf(buf, len, "%s:%s:%llx-%llx", w->sandbox, w->name,
+		 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
 }
 
 int enc_ws_remove(const struct enc_state *st, struct enc_ws *w, struct enc_err *err)

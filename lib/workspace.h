@@ -87,9 +87,13 @@ int enc_ws_list(const struct enc_state *st, const char *sandbox, struct enc_ws_e
 		size_t *n, struct enc_err *err);
 void enc_ws_list_free(struct enc_ws_entry *e, size_t n);
 
-/* The workspace's cgroup name, "SANDBOX:WS". ':' cannot occur in a name,
- * so two workspaces never share one (a.b/c vs a/b.c). len >= 2*63+2. */
-void enc_ws_cgroup_name(const char *sandbox, const char *name, char *buf, size_t len);
+/* The workspace's cgroup name, "SANDBOX:WS:DEV-INO" with the device and
+ * inode of its state directory. cgroups are global to the host while
+ * names are only unique within one store: the directory's identity keeps
+ * two stores (two users, two test runs) with the same names apart, and
+ * ':' (not allowed in names) keeps a.b/c and a/b.c apart. len >= 192. */
+#define ENC_WS_CGROUP_NAME_MAX 192
+void enc_ws_cgroup_name(const struct enc_ws *w, char *buf, size_t len);
 
 /* Remove the workspace's directories. The caller holds its lock. */
 int enc_ws_remove(const struct enc_state *st, struct enc_ws *w, struct enc_err *err);

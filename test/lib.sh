@@ -155,6 +155,7 @@ t_sandbox() {
 }
 
 # Leftover checks: nothing of a workspace may remain on the host.
+# t_cgroup_dirs SANDBOX:WS - its cgroup directories, in any hierarchy.
 t_cgroup_dirs() {
-	find /sys/fs/cgroup -maxdepth 3 -type d -path "*/enclave/$1" 2>/dev/null
+	find /sys/fs/cgroup -maxdepth 3 -type d -path "*/enclave/$1:*" 2>/dev/null
 }

@@ -546,7 +546,17 @@ static int do_spawn(const struct enc_state *st, struct args *a)
 
 	if (attached)
 		enc_tool_set_fail_status(ENC_EXIT_CANNOT_RUN);
+	/* Raw mode before the monitor exists: setting it later would flush
+	 * input the monitor may already have been told is there. */
+	if (a->tty && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
+		struct termios raw = saved_tio;
+		cfmakeraw(&raw);
+		tio_saved = true;
+		atexit(restore_tty);
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
+	}
 	if (enc_spawn_start(st, &spec, &h, &err) < 0) {
+		restore_tty();
 		warn_err(&err);
 		if (!attached)
 			return ENC_EXIT_FAILURE;
@@ -571,14 +581,8 @@ static int do_spawn(const struct enc_state *st, struct args *a)
 		return ENC_EXIT_OK;
 	}
 
-	if (a->tty && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
-		struct termios raw = saved_tio;
-		cfmakeraw(&raw);
-		tio_saved = true;
-		atexit(restore_tty);
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
+	if (a->tty)
 		send_winsize(&h);
-	}
 
 	/* Signals to us are for the workload. */
 	sigset_t mask;
@@ -708,8 +712,8 @@ static void info_of(const struct enc_state *st, const char *sb, const char *name
 	if (stats && i->running) {
 		struct enc_cgroup_sys sys = {};
 		struct enc_cgroup cg = {};
-		char cgname[2 * ENC_NAME_MAX + 2];
-		enc_ws_cgroup_name(sb, name, cgname, sizeof(cgname));
+		char cgname[ENC_WS_CGROUP_NAME_MAX];
+		enc_ws_cgroup_name(&w, cgname, sizeof(cgname));
 		if (enc_cgroup_probe(&sys, NULL) == 0) {
 			if (enc_cgroup_open(&sys, cgname, &cg, NULL) == 0) {
 				i->have_stats = enc_cgroup_stats(&cg, &i->cs, NULL) == 0;

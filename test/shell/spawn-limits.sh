@@ -27,11 +27,14 @@ ok "timeout: ended within 5 s (took ${elapsed_ms} ms)" test "$elapsed_ms" -lt 50
 # Limits are applied to the cgroup (read back from the kernel's files).
 exit_is 0 "start with limits" enclave-spawn start --memory 64M --pids 50 --cpus 0.5 box lim -- sleep 600
 at_exit "enclave-spawn stop --time 0 box lim"
-pidsmax=$(cat /sys/fs/cgroup/pids/enclave/box:lim/pids.max 2>/dev/null || cat /sys/fs/cgroup/enclave/box:lim/pids.max)
+cg() { # hierarchy file: the workspace's cgroup file, v1 or v2
+	cat /sys/fs/cgroup/$1/enclave/box:lim:*/"$2" 2>/dev/null || cat /sys/fs/cgroup/enclave/box:lim:*/"$3"
+}
+pidsmax=$(cg pids pids.max pids.max)
 is "$pidsmax" "50" "pids.max is 50"
-memmax=$(cat /sys/fs/cgroup/memory/enclave/box:lim/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/enclave/box:lim/memory.max)
+memmax=$(cg memory memory.limit_in_bytes memory.max)
 is "$memmax" "67108864" "memory limit is 64M"
-quota=$(cat /sys/fs/cgroup/cpu/enclave/box:lim/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/enclave/box:lim/cpu.max)
+quota=$(cg cpu cpu.cfs_quota_us cpu.max | cut -d' ' -f1)
 is "$quota" "50000" "cpu quota is 0.5 CPU"
 exit_is 0 "stop" enclave-spawn stop --time 0 box lim
 ok "no cgroup left after stop" test -z "$(t_cgroup_dirs box:lim)"
