@@ -30,6 +30,7 @@
 #include <net/if.h>
 
 #include "audit.h"
+#include "auth.h"
 #include "caps.h"
 #include "cgroup.h"
 #include "exitcodes.h"
@@ -63,6 +64,9 @@ struct monitor {
 	uid_t base;
 	const struct enc_seccomp_prog *seccomp;
 	char **envp;
+	/* auth (issue 7): built by the caller, installed by PID 1, values
+	 * wiped by every process as soon as it no longer needs them. */
+	struct enc_auth_plan auth;
 	char *const *argv;	/* NULL: idle */
 	char *sh_argv[4];
 	char home[PATH_MAX];
@@ -150,6 +154,78 @@ static void audit_event(struct monitor *m, const char *event,
 {
 	if (m->audit.fd >= 0)
 		enc_audit_append(&m->audit, event, f, n, NULL);
+}
+
+/* ---- auth (issue 7) ----------------------------------------------------- */
+
+/* Wipe the workload environment's strings in place: it holds the token
+ * variables, and a process past its fork or clone has no use for it. */
+static void wipe_envp(char **envp)
+{
+	for (size_t i = 0; envp && envp[i]; i++)
+		explicit_bzero(envp[i], strlen(envp[i]));
+}
+
+/* A JSON array of names for an audit record. */
+static char *names_json(const struct enc_strv *sv, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	struct enc_json j;
+
+	if (!f)
+		return NULL;
+	enc_json_init(&j, f, 0);
+	enc_json_arr_begin(&j);
+	for (size_t i = 0; i < sv->n; i++)
+		enc_json_str(&j, sv->v[i]);
+	enc_json_arr_end(&j);
+	int r = enc_json_finish(&j);
+	fclose(f);
+	if (r < 0) {
+		free(buf);
+		return NULL;
+	}
+	/* enc_json_finish ends the document with a newline. */
+	while (*len && buf[*len - 1] == '\n')
+		buf[--*len] = '\0';
+	return buf;
+}
+
+/* Names only (DESIGN §15.2): which providers and env tokens the workspace
+ * got, and which it declared without a stored token. */
+static void audit_auth(struct monitor *m)
+{
+	const struct enc_auth_plan *p = &m->auth;
+
+	for (size_t i = 0; i < p->missing.n; i++) {
+		struct enc_audit_field f[] = { ENC_AUDIT_STR("provider", p->missing.v[i]) };
+		audit_event(m, "auth_missing", f, ENC_ARRAY_SIZE(f));
+	}
+	for (size_t i = 0; i < p->missing_env.n; i++) {
+		char prov[ENC_NAME_MAX + 1];
+		if (enc_auth_env_provider(p->missing_env.v[i], prov, NULL) < 0)
+			prov[0] = '\0';
+		struct enc_audit_field f[] = {
+			ENC_AUDIT_STR("env_name", p->missing_env.v[i]),
+			ENC_AUDIT_STR("provider", prov),
+		};
+		audit_event(m, "auth_missing", f, ENC_ARRAY_SIZE(f));
+	}
+	if (!p->providers.n && !p->env_names.n)
+		return;
+	size_t pl = 0, el = 0;
+	char *pj = names_json(&p->providers, &pl);
+	char *ej = names_json(&p->env_names, &el);
+	if (pj && ej) {
+		struct enc_audit_field f[] = {
+			ENC_AUDIT_RAW("providers", pj, pl),
+			ENC_AUDIT_RAW("env_names", ej, el),
+		};
+		audit_event(m, "auth_injected", f, ENC_ARRAY_SIZE(f));
+	}
+	free(pj);
+	free(ej);
 }
 
 /* ---- the workspace's PID 1 (step 4) ------------------------------------ */
@@ -319,6 +395,10 @@ ENC_NORETURN static void child_main(struct monitor *m)
 		enc_err_sys(&e, -errno, "cannot open /run/enclave");
 		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
 	}
+	/* auth (issue 7): the token files, from the plan this process
+	 * inherited, before anything of the workload runs. */
+	if (enc_auth_plan_install(&m->auth, rundir, ws->uid, ws->uid, &e) < 0)
+		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
 
 	/* Block every signal before the workload exists, so no SIGCHLD is
 	 * lost; the workload restores the mask before exec. */
@@ -392,6 +472,9 @@ ENC_NORETURN static void child_main(struct monitor *m)
 	mclose(&m->out[1]);
 	mclose(&m->err[1]);
 	mclose(&m->in[0]);
+	/* auth (issue 7): the workload has its copy; init keeps no token. */
+	enc_auth_plan_wipe(&m->auth);
+	wipe_envp(m->envp);
 
 	/* PID 1 itself only reaps and forwards signals from now on: keep
 	 * CAP_KILL (to signal the workload's user), nothing else, and the
@@ -787,6 +870,9 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	if (m->init_pid < 0)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
 	mark(m, "clone");
+	/* auth (issue 7): init has its copy; the monitor keeps names only. */
+	enc_auth_plan_wipe(&m->auth);
+	wipe_envp(m->envp);
 	mclose(&m->sync[1]);
 	mclose(&m->out[1]);
 	mclose(&m->err[1]);
@@ -893,6 +979,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 		};
 		audit_event(m, "start", f, ENC_ARRAY_SIZE(f));
 	}
+	audit_auth(m);	/* auth (issue 7) */
 	enc_log_mark(&m->log, "started", NULL);
 
 	snprintf(buf, sizeof(buf), "R %d %" PRIu64 " %d %" PRIu64, (int)iref.pid, iref.start,
@@ -1300,6 +1387,13 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 		goto out;
 	m.seccomp = prog;
 
+	/* auth (issue 7): the declared credentials, read from the store now;
+	 * the monitor and PID 1 get them as memory, never as a path. A
+	 * refused token fails the start, a missing one is only noted. */
+	r = enc_auth_plan_build(st, &ws->auth, &ws->env_tokens, &m.auth, err);
+	if (r < 0)
+		goto out;
+
 	struct enc_spawn_env env = {
 		.home = m.home,
 		.user = ws->user ? ws->user : "user",
@@ -1308,6 +1402,7 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 		.workspace = ws->name,
 		.term = spec->tty ? getenv("TERM") : NULL,
 		.extra = &ws->env,
+		.auth = &m.auth.env,
 	};
 	envp = enc_workload_env(&env);
 	if (!envp) {
@@ -1420,10 +1515,12 @@ out:
 		close(sp[1]);
 	if (envp) {
 		struct enc_strv v = { .v = envp };
+		wipe_envp(envp);	/* auth (issue 7) */
 		while (v.v[v.n])
 			v.n++;
 		enc_strv_free(&v);
 	}
+	enc_auth_plan_free(&m.auth);	/* auth (issue 7) */
 	enc_seccomp_prog_free(prog);
 	free(m.rootfs);
 	enc_ws_close(&w);

@@ -41,6 +41,9 @@ struct enc_spawn_env {
 	const char *workspace;
 	const char *term;		/* only with a terminal */
 	const struct enc_strv *extra;	/* K=V, validated */
+	/* auth (issue 7): the credential plan's K=V (auth.h), applied after
+	 * extra so a token replaces a variable of the same name. */
+	const struct enc_strv *auth;
 };
 
 /* NULL-terminated, owned (free with a struct enc_strv wrapper). */

@@ -212,20 +212,24 @@ char **enc_workload_env(const struct enc_spawn_env *e)
 	PUSHF("ENCLAVE_WORKSPACE=%s", e->workspace);
 	if (e->term)
 		PUSHF("TERM=%s", e->term);
-	for (size_t i = 0; e->extra && i < e->extra->n; i++) {
-		/* A later K=V replaces an earlier one of the same name. */
-		const char *kv = e->extra->v[i];
-		size_t klen = strcspn(kv, "=");
-		for (size_t k = 0; k < v.n; k++) {
-			if (strncmp(v.v[k], kv, klen) == 0 && v.v[k][klen] == '=') {
-				free(v.v[k]);
-				memmove(&v.v[k], &v.v[k + 1], (v.n - k) * sizeof(char *));
-				v.n--;
-				break;
+	/* auth (issue 7): the credential variables come last. */
+	const struct enc_strv *lists[] = { e->extra, e->auth };
+	for (size_t li = 0; li < ENC_ARRAY_SIZE(lists); li++) {
+		for (size_t i = 0; lists[li] && i < lists[li]->n; i++) {
+			/* A later K=V replaces an earlier one of the same name. */
+			const char *kv = lists[li]->v[i];
+			size_t klen = strcspn(kv, "=");
+			for (size_t k = 0; k < v.n; k++) {
+				if (strncmp(v.v[k], kv, klen) == 0 && v.v[k][klen] == '=') {
+					free(v.v[k]);
+					memmove(&v.v[k], &v.v[k + 1], (v.n - k) * sizeof(char *));
+					v.n--;
+					break;
+				}
 			}
+			if (enc_strv_push(&v, kv) < 0)
+				goto oom;
 		}
-		if (enc_strv_push(&v, kv) < 0)
-			goto oom;
 	}
 #undef PUSHF
 	return v.v;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "auth.h"
 #include "cgroup.h"
 #include "config.h"
 #include "exitcodes.h"
@@ -74,6 +75,9 @@ static void usage(void)
 	      "      --hide GLOB          hide matching files in the project (repeatable;\n"
 	      "                           default .env and .env.*; 'none' hides nothing)\n"
 	      "      --protect PATH       make a project path read-only (repeatable)\n"
+	      "      --auth PROVIDER      hand the workspace the provider's stored token\n"
+	      "                           (repeatable; see enclave-auth(1))\n"
+	      "      --env-token NAME     set variable NAME from a stored token (repeatable)\n"
 	      "      --rm                 keep nothing but result.json and the audit log\n"
 	      "      --result FILE        also write the result to FILE (run)\n"
 	      "\n"
@@ -108,6 +112,8 @@ enum {
 	OPT_OVERLAY,
 	OPT_HIDE,
 	OPT_PROTECT,
+	OPT_AUTH,
+	OPT_ENV_TOKEN,
 	OPT_RM,
 	OPT_RESULT,
 	OPT_ROOT,
@@ -132,6 +138,8 @@ static const struct option long_opts[] = {
 	{ "overlay", required_argument, NULL, OPT_OVERLAY },
 	{ "hide", required_argument, NULL, OPT_HIDE },
 	{ "protect", required_argument, NULL, OPT_PROTECT },
+	{ "auth", required_argument, NULL, OPT_AUTH },
+	{ "env-token", required_argument, NULL, OPT_ENV_TOKEN },
 	{ "rm", no_argument, NULL, OPT_RM },
 	{ "result", required_argument, NULL, OPT_RESULT },
 	{ "tty", no_argument, NULL, 't' },
@@ -390,6 +398,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_PROTECT:
 			conf_set("protect", "protect", optarg);
 			break;
+		case OPT_AUTH:
+			conf_set("auth", "auth", optarg);
+			break;
+		case OPT_ENV_TOKEN:
+			conf_set("env-token", "env_tokens", optarg);
+			break;
 		case OPT_RM:
 			a->rm = true;
 			break;
@@ -546,6 +560,14 @@ static int do_spawn(const struct enc_state *st, struct args *a)
 
 	if (attached)
 		enc_tool_set_fail_status(ENC_EXIT_CANNOT_RUN);
+	/* Declared credentials without a stored token: the workspace starts
+	 * without them (enclave-auth(1)); a refused token fails the start
+	 * below, with its reason. */
+	struct enc_strv warnings = {};
+	if (enc_auth_check(st, &a->conf.auth, &a->conf.env_tokens, &warnings, NULL) == 0)
+		for (size_t i = 0; i < warnings.n; i++)
+			warnx_("warning: workspace %s/%s: %s", a->sandbox, a->ws, warnings.v[i]);
+	enc_strv_free(&warnings);
 	/* Raw mode before the monitor exists: setting it later would flush
 	 * input the monitor may already have been told is there. */
 	if (a->tty && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
