@@ -43,7 +43,7 @@
  * Keep the head hash (enc_audit_verify_result.head, or enc_audit.prev after
  * an append) somewhere the workload cannot write to anchor the chain.
  *
- * Not part of the helper core (needs libcrypto).
+ * Not part of the helper core (needs libsodium).
  */
 #ifndef ENCLAVE_AUDIT_H
 #define ENCLAVE_AUDIT_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * hash.h - SHA-256 through libcrypto (OpenSSL), for sandbox generation names
+ * hash.h - SHA-256 through libsodium, for sandbox generation names
  * and the audit log's hash chain. Not part of the helper core.
  */
 #ifndef ENCLAVE_HASH_H

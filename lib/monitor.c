@@ -712,7 +712,8 @@ static bool relay(struct monitor *m, int fd, int to)
 		return true;
 	if (n <= 0)
 		return false;
-	enc_log_write(&m->log, buf, (size_t)n, NULL);
+	if (m->log.dirfd >= 0)	/* not with --rm */
+		enc_log_write(&m->log, buf, (size_t)n, NULL);
 	if (to >= 0) {
 		const char *p = buf;
 		size_t left = (size_t)n;
@@ -754,6 +755,22 @@ static void check_cgroup(struct monitor *m)
 	}
 }
 
+/* The runtime files go at every end; with --rm everything but the result
+ * and the audit trail goes too. */
+static void end_files(struct monitor *m)
+{
+	unlinkat(m->w->run_fd, "init", 0);
+	unlinkat(m->w->run_fd, "monitor", 0);
+	unlinkat(m->w->run_fd, "exec", 0);
+	if (!m->spec->ephemeral)
+		return;
+	enc_rm_rf_at(m->w->dir_fd, "home", NULL);
+	enc_rm_rf_at(m->w->dir_fd, "fs", NULL);
+	unlinkat(m->w->dir_fd, ENC_LOG_FILE, 0);
+	unlinkat(m->w->dir_fd, ENC_LOG_OLD, 0);
+	unlinkat(m->w->dir_fd, "generation", 0);
+}
+
 ENC_NORETURN static void monitor_fail(struct monitor *m, int status, const struct enc_err *e)
 {
 	char buf[ENC_MSG_SIZE];
@@ -770,17 +787,8 @@ ENC_NORETURN static void monitor_fail(struct monitor *m, int status, const struc
 		enc_cgroup_kill(&m->cg, NULL);
 		enc_cgroup_destroy(&m->cg, NULL);
 	}
-	unlinkat(m->w->run_fd, "init", 0);
-	unlinkat(m->w->run_fd, "monitor", 0);
-	unlinkat(m->w->run_fd, "exec", 0);
-	if (m->spec->ephemeral) {
-		enc_log_close(&m->log);
-		enc_rm_rf_at(m->w->dir_fd, "home", NULL);
-		enc_rm_rf_at(m->w->dir_fd, "fs", NULL);
-		unlinkat(m->w->dir_fd, ENC_LOG_FILE, 0);
-		unlinkat(m->w->dir_fd, ENC_LOG_OLD, 0);
-		unlinkat(m->w->dir_fd, "generation", 0);
-	}
+	enc_log_close(&m->log);
+	end_files(m);
 	reply(m, buf);
 	_exit(status);
 }
@@ -804,7 +812,9 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	mark(m, "fork");
-	if (enc_log_open(m->w->dir_fd, m->spec->log_limit, &m->log, &e) < 0 ||
+	/* --rm keeps no log: the output goes to the caller only. */
+	if ((!m->spec->ephemeral &&
+	     enc_log_open(m->w->dir_fd, m->spec->log_limit, &m->log, &e) < 0) ||
 	    enc_audit_open(m->w->dir_fd, ENC_AUDIT_FILE, 0, &m->audit, &e) < 0)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
 
@@ -980,7 +990,8 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 		audit_event(m, "start", f, ENC_ARRAY_SIZE(f));
 	}
 	audit_auth(m);	/* auth (issue 7) */
-	enc_log_mark(&m->log, "started", NULL);
+	if (m->log.dirfd >= 0)
+		enc_log_mark(&m->log, "started", NULL);
 
 	snprintf(buf, sizeof(buf), "R %d %" PRIu64 " %d %" PRIu64, (int)iref.pid, iref.start,
 		 (int)mref.pid, mref.start);
@@ -1206,21 +1217,10 @@ in_done:
 	m->have_cg = tr < 0;
 	mark(m, "cgroup-rm");
 	mclose(&m->rundir);
-	unlinkat(m->w->run_fd, "init", 0);
-	unlinkat(m->w->run_fd, "monitor", 0);
-	unlinkat(m->w->run_fd, "exec", 0);
-	if (m->spec->ephemeral) {
-		/* --rm: keep only the result and the audit trail. */
-		enc_log_close(&m->log);
-		enc_rm_rf_at(m->w->dir_fd, "home", NULL);
-		enc_rm_rf_at(m->w->dir_fd, "fs", NULL);
-		unlinkat(m->w->dir_fd, ENC_LOG_FILE, 0);
-		unlinkat(m->w->dir_fd, ENC_LOG_OLD, 0);
-		unlinkat(m->w->dir_fd, "generation", 0);
-	} else {
+	if (!m->spec->ephemeral)
 		enc_log_mark(&m->log, "ended", NULL);
-		enc_log_close(&m->log);
-	}
+	enc_log_close(&m->log);
+	end_files(m);
 	struct enc_audit_field tf[] = {
 		ENC_AUDIT_BOOL("complete", tr == 0),
 		ENC_AUDIT_STR("error", tr < 0 ? te.msg : NULL),
@@ -1336,6 +1336,8 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 		.attach_in = spec->attach_in,
 		.attach_out = spec->attach_out,
 		.attach_err = spec->attach_err,
+		.log = ENC_LOG_INIT,
+		.audit = ENC_AUDIT_INIT,
 	};
 	struct enc_seccomp_prog *prog = NULL;
 	char **envp = NULL;
