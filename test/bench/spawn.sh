@@ -36,6 +36,10 @@ cleanup() {
 		enclave-spawn stop --time 0 bench "m$i" >/dev/null 2>&1 || true
 	done
 	rm -rf "$ENCLAVE_STATE_DIR"
+	for d in /sys/fs/cgroup/enclave /sys/fs/cgroup/*/enclave; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
+	return 0
 }
 trap cleanup EXIT
 
@@ -121,8 +125,8 @@ for ((i = 0; i < many; i++)); do
 	done
 	# Kernel-side charge of the workspace (init, namespaces, tmpfs, and
 	# the sleep itself) where the memory controller reports it.
-	for f in /sys/fs/cgroup/memory/enclave/bench:m$i/memory.usage_in_bytes \
-		/sys/fs/cgroup/enclave/bench:m$i/memory.current; do
+	for f in /sys/fs/cgroup/memory/enclave/bench:m$i:*/memory.usage_in_bytes \
+		/sys/fs/cgroup/enclave/bench:m$i:*/memory.current; do
 		if [ -r "$f" ]; then cg_total=$((cg_total + $(cat "$f"))); break; fi
 	done
 done
