@@ -1039,7 +1039,8 @@ int enc_cgroup_stats(struct enc_cgroup *cg, struct enc_cgroup_stats *st,
 		} else {
 			/* v1 cpuacct.usage is in nanoseconds. */
 			r = read_u64(a, "cpuacct.usage", &v);
-			st->cpu_usage_usec = v / 1000;
+			if (r >= 0)
+				st->cpu_usage_usec = v / 1000;
 		}
 		if (r < 0)
 			return enc_err_sys(err, r, "cannot read the CPU usage of cgroup %s", cg->name);
