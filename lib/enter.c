@@ -346,23 +346,12 @@ int enc_spawn_enter(const struct enc_state *st, const char *sandbox, const char 
 	for (size_t i = 0; i < x.env.n; i++)
 		if (enc_strv_push(&env, x.env.v[i]) < 0)
 			goto oom;
-	for (size_t i = 0; i < spec->env.n; i++) {
-		const char *kv = spec->env.v[i];
-		size_t kl = strcspn(kv, "=");
-		for (size_t k = 0; k < env.n; k++) {
-			if (strncmp(env.v[k], kv, kl) == 0 && env.v[k][kl] == '=') {
-				free(env.v[k]);
-				memmove(&env.v[k], &env.v[k + 1], (env.n - k) * sizeof(char *));
-				env.n--;
-				break;
-			}
-		}
-		if (enc_strv_push(&env, kv) < 0)
+	for (size_t i = 0; i < spec->env.n; i++)
+		if (enc_env_set(&env, spec->env.v[i]) < 0)
 			goto oom;
-	}
 	if (spec->tty && getenv("TERM")) {
 		char *t;
-		if (asprintf(&t, "TERM=%s", getenv("TERM")) < 0 || enc_strv_push(&env, t) < 0)
+		if (asprintf(&t, "TERM=%s", getenv("TERM")) < 0 || enc_env_set(&env, t) < 0)
 			goto oom;
 		free(t);
 	}

@@ -46,6 +46,9 @@ struct enc_spawn_env {
 	const struct enc_strv *auth;
 };
 
+/* Set K=V in env, replacing an earlier K (the later one wins). */
+int enc_env_set(struct enc_strv *env, const char *kv);
+
 /* NULL-terminated, owned (free with a struct enc_strv wrapper). */
 char **enc_workload_env(const struct enc_spawn_env *e);
 

@@ -183,6 +183,21 @@ void enc_iso_ms(uint64_t ms, char buf[64])
 		 (unsigned)(ms % 1000));
 }
 
+int enc_env_set(struct enc_strv *env, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+
+	for (size_t k = 0; k < env->n; k++) {
+		if (strncmp(env->v[k], kv, klen) == 0 && env->v[k][klen] == '=') {
+			free(env->v[k]);
+			memmove(&env->v[k], &env->v[k + 1], (env->n - k) * sizeof(char *));
+			env->n--;
+			break;
+		}
+	}
+	return enc_strv_push(env, kv);
+}
+
 /* The clean, documented environment of a workload (enclave-spawn(1),
  * ENVIRONMENT): nothing of the caller's leaks in. */
 char **enc_workload_env(const struct enc_spawn_env *e)
@@ -214,23 +229,10 @@ char **enc_workload_env(const struct enc_spawn_env *e)
 		PUSHF("TERM=%s", e->term);
 	/* auth (issue 7): the credential variables come last. */
 	const struct enc_strv *lists[] = { e->extra, e->auth };
-	for (size_t li = 0; li < ENC_ARRAY_SIZE(lists); li++) {
-		for (size_t i = 0; lists[li] && i < lists[li]->n; i++) {
-			/* A later K=V replaces an earlier one of the same name. */
-			const char *kv = lists[li]->v[i];
-			size_t klen = strcspn(kv, "=");
-			for (size_t k = 0; k < v.n; k++) {
-				if (strncmp(v.v[k], kv, klen) == 0 && v.v[k][klen] == '=') {
-					free(v.v[k]);
-					memmove(&v.v[k], &v.v[k + 1], (v.n - k) * sizeof(char *));
-					v.n--;
-					break;
-				}
-			}
-			if (enc_strv_push(&v, kv) < 0)
+	for (size_t li = 0; li < ENC_ARRAY_SIZE(lists); li++)
+		for (size_t i = 0; lists[li] && i < lists[li]->n; i++)
+			if (enc_env_set(&v, lists[li]->v[i]) < 0)
 				goto oom;
-		}
-	}
 #undef PUSHF
 	return v.v;
 oom:
