@@ -152,7 +152,7 @@ enum key_id {
 	K_COMPONENTS, K_SOURCE, K_SETUP,
 	/* [workspace.NAME] */
 	K_RUN, K_WORKSPACE_DIR, K_PORTS, K_AUTH, K_ENV_TOKENS, K_NETWORK, K_ALLOW,
-	K_MEMORY, K_SWAP, K_CPUS, K_PIDS, K_TIMEOUT, K_TMP_SIZE, K_ENV, K_USER,
+	K_LOG_ALLOWED, K_MEMORY, K_SWAP, K_CPUS, K_PIDS, K_TIMEOUT, K_TMP_SIZE, K_ENV, K_USER,
 	K_UID, K_HOSTNAME, K_OVERLAY, K_HIDE, K_PROTECT,
 	K_COUNT
 };
@@ -200,6 +200,7 @@ static const struct key_def workspace_keys[] = {
 	{ "network", K_NETWORK, 0, NULL },
 	{ "allow", K_ALLOW, KF_APPEND | KF_SPLIT | KF_SHAPE | KF_WORDS,
 	  "allow = 140.82.112.0/20:443 10.0.0.0/8" },
+	{ "log_allowed", K_LOG_ALLOWED, 0, NULL },
 	{ "memory", K_MEMORY, 0, NULL },
 	{ "swap", K_SWAP, 0, NULL },
 	{ "cpus", K_CPUS, 0, NULL },
@@ -1129,6 +1130,14 @@ static int apply(struct ctx *x, const struct key_def *d, char *v)
 		return 0;
 	case K_ALLOW:
 		return allow_value(x, ws, v);
+	case K_LOG_ALLOWED:
+		if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
+			ws->log_allowed = true;
+		else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
+			ws->log_allowed = false;
+		else
+			return fail_key(x, k, "expected yes or no, got '%s'", Q(v));
+		return 0;
 	case K_MEMORY:
 		return size_value(x, k, v, MIN_MEMORY, "4M", &ws->memory);
 	case K_SWAP:
@@ -1321,6 +1330,14 @@ static int finish_ws(struct ctx *x, size_t i)
 			       "not possible with network = host (line %u), which uses the "
 			       "host's network unfiltered; use network = deny or nat",
 			       kl[K_NETWORK]);
+	if (ws->nports && ws->network == ENC_NET_HOST)
+		return fail_at(x, kl[K_PORTS], "ports",
+			       "not possible with network = host (line %u): the workspace "
+			       "already listens on the host's own addresses", kl[K_NETWORK]);
+	if (ws->log_allowed && ws->network != ENC_NET_DENY && ws->network != ENC_NET_NAT)
+		return fail_at(x, kl[K_LOG_ALLOWED], "log_allowed",
+			       "only with network = deny or nat, not %s",
+			       enc_net_mode_str(ws->network));
 	if (ws->workspace_dir && !ws->workspace_mount &&
 	    set_str(x, &ws->workspace_mount, ws->workspace_dir) < 0)
 		return x->code;
@@ -1556,6 +1573,7 @@ static void json_ws(struct enc_json *j, const struct enc_workspace_conf *w)
 		enc_json_str(j, buf);
 	}
 	enc_json_arr_end(j);
+	enc_json_kv_bool(j, "log_allowed", w->log_allowed);
 	json_opt_uint(j, "memory", w->memory, 0);
 	json_opt_uint(j, "swap", w->swap, UINT64_MAX);
 	enc_json_key(j, "cpus");

@@ -87,6 +87,7 @@ struct enc_workspace_conf {
 	enum enc_net_mode network;	/* default deny */
 	struct enc_cidr *allow;		/* allow = CIDR ... (append) */
 	size_t nallow;
+	bool log_allowed;		/* log allowed connections too */
 	uint64_t memory;		/* bytes, 0 = no limit */
 	uint64_t swap;			/* bytes, UINT64_MAX = not set */
 	uint32_t cpus;			/* thousandths of a CPU, 0 = no limit */

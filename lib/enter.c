@@ -38,6 +38,7 @@
 #include "runtime.h"
 #include "runtime-internal.h"
 #include "util.h"
+#include "wsnet.h"
 
 #define EXEC_RECORD "exec"
 #define EXEC_RECORD_MAX (256 * 1024)
@@ -229,7 +230,8 @@ int enc_spawn_sweep(const struct enc_state *st, struct enc_ws *w, struct enc_err
 	 * namespaces and mounts along; what can remain is the cgroup (with
 	 * processes that escaped nothing, but may still be exiting) and the
 	 * runtime files. */
-	if (enc_ws_pid_read(w, "monitor", &ref, NULL) == 0 || enc_ws_pid_read(w, "init", &ref, NULL) == 0)
+	if (enc_ws_pid_read(w, "monitor", &ref, NULL) == 0 || enc_ws_pid_read(w, "init", &ref, NULL) == 0 ||
+	    faccessat(w->run_fd, ENC_WSNET_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		leftovers = true;
 	/* Without pid files there is nothing to sweep but, at most, a cgroup
 	 * from a monitor that died before recording itself; creating the
@@ -245,6 +247,11 @@ int enc_spawn_sweep(const struct enc_state *st, struct enc_ws *w, struct enc_err
 		return r;
 	r = enc_cgroup_sweep_name(&sys, name, err);
 	enc_cgroup_sys_close(&sys);
+	if (r < 0)
+		return r;
+	/* After the cgroup: no process of the workspace is left to use the
+	 * veth or the forwarders' records. */
+	r = enc_wsnet_sweep(w, err);
 	if (r < 0)
 		return r;
 	unlinkat(w->run_fd, "init", 0);
@@ -272,7 +279,8 @@ int enc_spawn_sweep_if_crashed(const struct enc_state *st, struct enc_ws *w,
 	if (w->lock_fd >= 0 || enc_ws_running(w, NULL) != 0)
 		return 0;
 	if (enc_ws_pid_read(w, "monitor", &ref, NULL) < 0 &&
-	    enc_ws_pid_read(w, "init", &ref, NULL) < 0)
+	    enc_ws_pid_read(w, "init", &ref, NULL) < 0 &&
+	    faccessat(w->run_fd, ENC_WSNET_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		return 0;
 	if (enc_ws_lock(w, false, NULL) < 0)
 		return 0;	/* started meanwhile: its starter swept */

@@ -44,6 +44,7 @@
 #include "runtime.h"
 #include "runtime-internal.h"
 #include "util.h"
+#include "wsnet.h"
 
 /* How long the caller waits for the workspace to come up. */
 #define START_TIMEOUT_MS 60000
@@ -83,6 +84,11 @@ struct monitor {
 	bool have_cg;
 	struct enc_log log;
 	struct enc_audit audit;
+	struct enc_wsnet net;
+	int netns;		/* the workspace's network namespace, -1 */
+	bool setup;		/* sandbox setup (spec->setup_root) */
+	bool ephemeral;		/* --rm, or setup */
+	uid_t uid;		/* the workload's uid inside: ws->uid, 0 for setup */
 
 	int sync[2];
 	int out[2], err[2], in[2];
@@ -353,8 +359,8 @@ ENC_NORETURN static void child_main(struct monitor *m)
 	const struct enc_workspace_conf *ws = m->ws;
 	struct enc_mount_spec ms = {
 		.src = m->src,
-		.home_dst = m->home,
-		.project_dst = ws->workspace_dir ? (ws->workspace_mount ? ws->workspace_mount
+		.home_dst = m->setup ? NULL : m->home,
+		.project_dst = ws->workspace_dir && !m->setup ? (ws->workspace_mount ? ws->workspace_mount
 									: ws->workspace_dir)
 						 : NULL,
 		.hide = (const char *const *)ws->hide.v,
@@ -370,8 +376,9 @@ ENC_NORETURN static void child_main(struct monitor *m)
 	if (enc_mounts_build_root(&ms, &mfds, NULL, &e) < 0)
 		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
 
-	/* Loopback only, until enclave-net wires more (network none). */
-	if (loopback_up(&e) < 0)
+	/* Loopback of our own namespace (the monitor wired any veth before
+	 * "go"); with network = host it is the host's and not ours. */
+	if (ws->network != ENC_NET_HOST && loopback_up(&e) < 0)
 		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
 
 	const char *host = ws->hostname ? ws->hostname : "workspace";
@@ -386,7 +393,7 @@ ENC_NORETURN static void child_main(struct monitor *m)
 		enc_err_sys(&e, -errno, "cannot create /run/enclave");
 		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
 	}
-	if (chown("/run/enclave", ws->uid, ws->uid) < 0) {
+	if (chown("/run/enclave", m->uid, m->uid) < 0) {
 		enc_err_sys(&e, -errno, "cannot chown /run/enclave");
 		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
 	}
@@ -397,7 +404,7 @@ ENC_NORETURN static void child_main(struct monitor *m)
 	}
 	/* auth (issue 7): the token files, from the plan this process
 	 * inherited, before anything of the workload runs. */
-	if (enc_auth_plan_install(&m->auth, rundir, ws->uid, ws->uid, &e) < 0)
+	if (enc_auth_plan_install(&m->auth, rundir, m->uid, m->uid, &e) < 0)
 		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
 
 	/* Block every signal before the workload exists, so no SIGCHLD is
@@ -441,8 +448,9 @@ ENC_NORETURN static void child_main(struct monitor *m)
 			.argv = m->argv,
 			.envp = m->envp,
 			.cwd = m->cwd,
-			.uid = ws->uid,
-			.gid = ws->uid,
+			.uid = m->uid,
+			.gid = m->uid,
+			.root = m->setup,
 			.stdin_fd = m->in[0] >= 0 ? m->in[0] : devnull,
 			.stdout_fd = m->out[1],
 			.stderr_fd = m->err[1],
@@ -514,6 +522,10 @@ static pid_t clone_child(struct monitor *m, int *pidfd, struct enc_err *err)
 {
 	uint64_t flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
 			 CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD;
+
+	/* network = host: the explicit opt-out, no network isolation. */
+	if (m->ws->network == ENC_NET_HOST)
+		flags &= ~(uint64_t)CLONE_NEWNET;
 	struct clone_args args = {
 		.flags = flags,
 		.pidfd = (uint64_t)(uintptr_t)pidfd,
@@ -558,9 +570,10 @@ static int prepare_sources(struct monitor *m, struct enc_mount_sources *src,
 	*src = (struct enc_mount_sources){
 		.ns_uid_base = m->base,
 		.ns_gid_base = m->base,
-		.user_uid = ws->uid,
-		.user_gid = ws->uid,
+		.user_uid = m->uid,
+		.user_gid = m->uid,
 		.rootfs = m->rootfs,
+		.rootfs_writable = m->setup,
 		.overlay = (enum enc_overlay_mode)ws->overlay,
 		/* The home lives in the state dir, owned on disk by the
 		 * workspace user's own host id: a plain clone, no carrier. */
@@ -572,6 +585,11 @@ static int prepare_sources(struct monitor *m, struct enc_mount_sources *src,
 		.project_owner_uid = getuid(),
 		.project_owner_gid = getgid(),
 	};
+	if (m->setup) {
+		/* The generation being built, nothing else. */
+		src->project_src = NULL;
+		return 0;
+	}
 	snprintf(home, hlen, "%s/home", m->w->dir_path);
 	src->home_src = home;
 	if (ws->overlay == ENC_OVERLAY_PERSISTENT) {
@@ -762,7 +780,7 @@ static void end_files(struct monitor *m)
 	unlinkat(m->w->run_fd, "init", 0);
 	unlinkat(m->w->run_fd, "monitor", 0);
 	unlinkat(m->w->run_fd, "exec", 0);
-	if (!m->spec->ephemeral)
+	if (!m->ephemeral)
 		return;
 	enc_rm_rf_at(m->w->dir_fd, "home", NULL);
 	enc_rm_rf_at(m->w->dir_fd, "fs", NULL);
@@ -783,10 +801,11 @@ ENC_NORETURN static void monitor_fail(struct monitor *m, int status, const struc
 		enc_pidfd_send_signal(m->init_pidfd, SIGKILL);
 	if (m->init_pid > 0)
 		waitpid(m->init_pid, NULL, 0);
-	if (m->have_cg) {
+	if (m->have_cg)
 		enc_cgroup_kill(&m->cg, NULL);
+	enc_wsnet_teardown(&m->net, NULL);
+	if (m->have_cg)
 		enc_cgroup_destroy(&m->cg, NULL);
-	}
 	enc_log_close(&m->log);
 	end_files(m);
 	reply(m, buf);
@@ -813,7 +832,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 
 	mark(m, "fork");
 	/* --rm keeps no log: the output goes to the caller only. */
-	if ((!m->spec->ephemeral &&
+	if ((!m->ephemeral &&
 	     enc_log_open(m->w->dir_fd, m->spec->log_limit, &m->log, &e) < 0) ||
 	    enc_audit_open(m->w->dir_fd, ENC_AUDIT_FILE, 0, &m->audit, &e) < 0)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
@@ -899,6 +918,31 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 
 	mark(m, "idmaps");
 	char nspath[64];
+	if (ws->network != ENC_NET_HOST) {
+		snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)m->init_pid);
+		m->netns = open(nspath, O_RDONLY | O_CLOEXEC);
+		if (m->netns < 0) {
+			enc_err_sys(&e, -errno, "cannot open %s", nspath);
+			monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
+		}
+	}
+	/* Step 4: the network, in the host's namespace, before the child
+	 * runs anything: the policy is in place at the workload's first
+	 * instruction, or the workspace does not start. */
+	if (ws->network == ENC_NET_DENY || ws->network == ENC_NET_NAT) {
+		struct enc_wsnet_spec ns = {
+			.mode = ws->network,
+			.allow = ws->allow,
+			.n_allow = ws->nallow,
+			.log_allowed = ws->log_allowed,
+			.uid = getuid(),
+			.netns_fd = m->netns,
+		};
+		if (enc_wsnet_setup(&m->net, m->w, &ns, &e) < 0)
+			monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
+		mark(m, "network");
+	}
+
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/user", (int)m->init_pid);
 	_cleanup_close_ int userns = open(nspath, O_RDONLY | O_CLOEXEC);
 	if (userns < 0) {
@@ -974,8 +1018,10 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
 
 	{
-		char cmd[512] = "";
+		char cmd[512] = "", addr4[64] = "";
 		size_t off = 0;
+		if (m->net.info.addr4.family)
+			enc_format_ip(&m->net.info.addr4, addr4, sizeof(addr4));
 		for (size_t i = 0; m->argv && m->argv[i] && off < sizeof(cmd) - 1; i++)
 			off += (size_t)snprintf(cmd + off, sizeof(cmd) - off, "%s%s",
 						i ? " " : "", m->argv[i]);
@@ -983,9 +1029,11 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 			ENC_AUDIT_STR("sandbox", m->spec->sandbox),
 			ENC_AUDIT_STR("generation", m->gen),
 			ENC_AUDIT_STR("command", m->argv ? cmd : NULL),
-			ENC_AUDIT_UINT("uid", ws->uid),
+			ENC_AUDIT_UINT("uid", m->uid),
 			ENC_AUDIT_STR("overlay", enc_overlay_mode_str(ws->overlay)),
 			ENC_AUDIT_INT("init_pid", m->init_pid),
+			ENC_AUDIT_STR("network", enc_net_mode_str(ws->network)),
+			ENC_AUDIT_STR("address", m->net.info.addr4.family ? addr4 : NULL),
 		};
 		audit_event(m, "start", f, ENC_ARRAY_SIZE(f));
 	}
@@ -1026,7 +1074,8 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	bool init_done = false;
 	uint64_t drain_until = 0;
 
-	enum { P_OUT, P_ERR, P_IN, P_INIT, P_SYNC, P_TIMER, P_PIDS, P_EV, P_SIG, P_CALLER, P_N };
+	enum { P_OUT, P_ERR, P_IN, P_INIT, P_SYNC, P_TIMER, P_PIDS, P_EV, P_SIG, P_CALLER, P_NET,
+	       P_N };
 	for (;;) {
 		struct pollfd p[P_N] = {
 			[P_OUT] = { .fd = out_fd, .events = POLLIN },
@@ -1039,6 +1088,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 			[P_EV] = { .fd = evfd, .events = POLLIN },
 			[P_SIG] = { .fd = sfd, .events = POLLIN },
 			[P_CALLER] = { .fd = m->status_sock, .events = POLLIN },
+			[P_NET] = { .fd = enc_wsnet_log_fd(&m->net), .events = POLLIN },
 		};
 		int timeout = -1;
 		if (init_done) {
@@ -1124,6 +1174,8 @@ in_done:
 		}
 		if (p[P_EV].revents)
 			check_cgroup(m);
+		if (p[P_NET].revents)
+			enc_wsnet_log_drain(&m->net, &m->audit);
 		if (p[P_SIG].revents) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -1213,17 +1265,26 @@ in_done:
 	 * the last process; the cgroup is ours to remove. */
 	struct enc_err te = {};
 	enc_cgroup_kill(&m->cg, &te);
-	int tr = enc_cgroup_destroy(&m->cg, &te);
-	m->have_cg = tr < 0;
+	mclose(&m->netns);
+	enc_wsnet_log_drain(&m->net, &m->audit);
+	uint64_t net_suppressed = m->net.suppressed;
+	int tr = enc_wsnet_teardown(&m->net, &te);
+	if (m->net.info.ifname[0])
+		mark(m, "network-rm");
+	int tc = enc_cgroup_destroy(&m->cg, tr < 0 ? NULL : &te);
+	m->have_cg = tc < 0;
+	if (tr == 0)
+		tr = tc;
 	mark(m, "cgroup-rm");
 	mclose(&m->rundir);
-	if (!m->spec->ephemeral)
+	if (!m->ephemeral)
 		enc_log_mark(&m->log, "ended", NULL);
 	enc_log_close(&m->log);
 	end_files(m);
 	struct enc_audit_field tf[] = {
 		ENC_AUDIT_BOOL("complete", tr == 0),
 		ENC_AUDIT_STR("error", tr < 0 ? te.msg : NULL),
+		ENC_AUDIT_UINT("net_suppressed", net_suppressed),
 	};
 	audit_event(m, "teardown", tf, ENC_ARRAY_SIZE(tf));
 	enc_audit_close(&m->audit);
@@ -1327,6 +1388,7 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 		.w = &w,
 		.status_sock = -1,
 		.init_pidfd = -1,
+		.netns = -1,
 		.rundir = -1,
 		.master = -1,
 		.sync = { -1, -1 },
@@ -1351,12 +1413,19 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 	/* A workspace that does not exist yet is made only for a sandbox
 	 * that does, and removed again if this start fails: a failed create
 	 * leaves nothing behind. */
-	bool existed = enc_ws_open(st, spec->sandbox, ws->name, false, &w, NULL) == 0;
+	m.setup = spec->setup_root != NULL;
+	m.ephemeral = spec->ephemeral || m.setup;
+	m.uid = m.setup ? 0 : ws->uid;
+	bool existed = (m.setup ? enc_ws_open_setup(st, spec->sandbox, false, &w, NULL)
+				: enc_ws_open(st, spec->sandbox, ws->name, false, &w, NULL)) == 0;
 	if (!existed) {
-		r = sandbox_exists(st, spec->sandbox, err);
+		/* A setup runs for a sandbox still being built (its build
+		 * lock guards it); a workspace needs one that exists. */
+		r = m.setup ? 0 : sandbox_exists(st, spec->sandbox, err);
 		if (r < 0)
 			return r;
-		r = enc_ws_open(st, spec->sandbox, ws->name, true, &w, err);
+		r = m.setup ? enc_ws_open_setup(st, spec->sandbox, true, &w, err)
+			    : enc_ws_open(st, spec->sandbox, ws->name, true, &w, err);
 		if (r < 0)
 			return r;
 	}
@@ -1366,8 +1435,19 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 	r = enc_spawn_sweep(st, &w, err);
 	if (r < 0)
 		goto out;
-	r = pick_generation(st, spec->sandbox, &w, ws->overlay == ENC_OVERLAY_PERSISTENT, m.gen,
-			    &m.rootfs, err);
+	if (m.setup) {
+		if (ws->overlay != ENC_OVERLAY_TMP || ws->workspace_dir) {
+			r = enc_err_set(err, -EINVAL, "setup runs on the rootfs itself: no overlay "
+					"mode, no project dir");
+			goto out;
+		}
+		snprintf(m.gen, sizeof(m.gen), "setup");
+		m.rootfs = strdup(spec->setup_root);
+		r = m.rootfs ? 0 : enc_err_set(err, -ENOMEM, "out of memory");
+	} else {
+		r = pick_generation(st, spec->sandbox, &w, ws->overlay == ENC_OVERLAY_PERSISTENT,
+				    m.gen, &m.rootfs, err);
+	}
 	if (r < 0)
 		goto out;
 	r = enc_ws_idslot(st, &w, &slot, err);
@@ -1379,8 +1459,11 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 	/* The home directory on disk belongs to the workspace user's host id
 	 * (see mounts.h); it is created here so a failed start leaves no
 	 * half-made one behind... and an existing one is kept. */
-	snprintf(m.home, sizeof(m.home), "/home/%s", ws->user ? ws->user : "user");
-	m.cwd = ws->workspace_dir ? (ws->workspace_mount ? ws->workspace_mount : ws->workspace_dir)
+	if (m.setup)
+		snprintf(m.home, sizeof(m.home), "/root");
+	else
+		snprintf(m.home, sizeof(m.home), "/home/%s", ws->user ? ws->user : "user");
+	m.cwd = m.setup ? "/" : ws->workspace_dir ? (ws->workspace_mount ? ws->workspace_mount : ws->workspace_dir)
 				  : m.home;
 
 	/* Build the filter once here: the child loads the prepared program. */
@@ -1398,7 +1481,7 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 
 	struct enc_spawn_env env = {
 		.home = m.home,
-		.user = ws->user ? ws->user : "user",
+		.user = m.setup ? "root" : ws->user ? ws->user : "user",
 		.hostname = ws->hostname ? ws->hostname : "workspace",
 		.sandbox = spec->sandbox,
 		.workspace = ws->name,
@@ -1413,7 +1496,7 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 	}
 	m.envp = envp;
 	/* What enter needs to run commands like the workload's. */
-	r = enc_exec_record_write(&w, ws->uid, ws->uid, m.cwd, m.home, envp, err);
+	r = enc_exec_record_write(&w, m.uid, m.uid, m.cwd, m.home, envp, err);
 	if (r < 0)
 		goto out;
 	if (spec->argv && spec->argv[0]) {

@@ -283,6 +283,8 @@ int enc_mount_spec_check(const struct enc_mount_spec *spec, struct enc_err *err)
 		break;
 	case ENC_OVERLAY_TMP:
 	case ENC_OVERLAY_READONLY:
+		if (s->rootfs_writable && s->overlay != ENC_OVERLAY_TMP)
+			return enc_err_set(err, -EINVAL, "a writable rootfs takes no overlay");
 		if (s->persist_dir)
 			return enc_err_set(err, -EINVAL,
 					   "a persist dir is only for the persistent overlay");
@@ -664,8 +666,12 @@ int enc_mounts_prepare_idmapped(const struct enc_mount_sources *src, int userns_
 		r = enc_err_sys(err, -errno, "cannot clone rootfs %s", src->rootfs);
 		goto fail;
 	}
+	/* SAFETY (setup): a generation being built is writable on purpose;
+	 * it is private to its builder until committed, and never shared. */
 	if (sys_setattr(fds.rootfs, "", AT_RECURSIVE,
-			MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | ATTR_SAFE, 0, userns_fd) < 0) {
+			MOUNT_ATTR_IDMAP | ATTR_SAFE |
+				(src->rootfs_writable ? 0 : MOUNT_ATTR_RDONLY),
+			0, userns_fd) < 0) {
 		r = enc_err_sys(err, -errno, "cannot idmap rootfs %s", src->rootfs);
 		goto fail;
 	}
@@ -934,6 +940,14 @@ static int build_overlay(struct build *b, struct enc_err *err)
 	size_t n = 0;
 	int r;
 
+	if (s->src.rootfs_writable) {
+		/* Setup: the generation itself is the root. */
+		b->root = fds->rootfs;
+		fds->rootfs = -1;
+		if (attach(b->root, b->stage, "root") < 0)
+			return enc_err_sys(err, -errno, "cannot attach the rootfs");
+		return 0;
+	}
 	if (attach(fds->rootfs, b->stage, "lower") < 0)
 		return enc_err_sys(err, -errno, "cannot attach the rootfs");
 	opts[n++] = (struct fsopt){ "userxattr", NULL };

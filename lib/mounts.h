@@ -154,6 +154,10 @@ struct enc_mount_sources {
 	gid_t user_gid;
 
 	const char *rootfs;	/* the sandbox generation's rootfs directory */
+	/* Sandbox setup only: rootfs is a generation being built, mounted
+	 * writable as the root itself (no overlay; overlay must be tmp and
+	 * is ignored). Never set for a workspace. */
+	bool rootfs_writable;
 	enum enc_overlay_mode overlay;
 	/* persistent only: a directory holding (or to hold) upper/ and work/.
 	 * They are created if missing. An empty one owned by anyone else (e.g.

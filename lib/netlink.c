@@ -941,9 +941,21 @@ static int holder_read(int dirfd, unsigned slot, struct enc_netpool_holder *h)
 	int r;
 
 	snprintf(name, sizeof(name), "%u", slot);
-	r = enc_fact_read(dirfd, name, 2 * ENC_NAME_MAX + 16, true, &buf, NULL, NULL);
+	r = enc_fact_read(dirfd, name, 2 * ENC_NAME_MAX + ENC_NETPOOL_OWNER_MAX + 32, true,
+			  &buf, NULL, NULL);
 	if (r < 0)
 		return r;
+	h->owner[0] = '\0';
+	/* The optional owner is the third word: an absolute path. */
+	end = strchr(buf, ' ');
+	end = end ? strchr(end + 1, ' ') : NULL;
+	if (end) {
+		*end = '\0';
+		if (end[1] != '/' || strlen(end + 1) > ENC_NETPOOL_OWNER_MAX ||
+		    strpbrk(end + 1, " \n"))
+			return -EINVAL;
+		snprintf(h->owner, sizeof(h->owner), "%s", end + 1);
+	}
 	space = strchr(buf, ' ');
 	if (!space || space == buf || buf[0] < '0' || buf[0] > '9')
 		return -EINVAL;
@@ -970,6 +982,15 @@ static bool holder_is(const struct enc_netpool_holder *h, uid_t uid, const char 
 {
 	return h->uid == uid && strcmp(h->sandbox, sandbox) == 0 &&
 	       strcmp(h->workspace, workspace) == 0;
+}
+
+/* The same holder for allocation: owners, where both are known, must
+ * match too (same names in another store are another workspace). */
+static bool holder_same(const struct enc_netpool_holder *h, uid_t uid, const char *sandbox,
+			const char *workspace, const char *owner)
+{
+	return holder_is(h, uid, sandbox, workspace) &&
+	       (!owner || !h->owner[0] || strcmp(h->owner, owner) == 0);
 }
 
 /* Walk the held slots: fn gets each slot number; stop on its error. */
@@ -1007,7 +1028,7 @@ struct scan_ctx {
 	uint8_t used[ENC_NETPOOL_SLOTS / 8];
 	bool who;			/* look for uid/sandbox/workspace */
 	uid_t uid;
-	const char *sandbox, *workspace;
+	const char *sandbox, *workspace, *owner;
 	int mine;			/* the slot it holds, -1 */
 	unsigned nused;
 	unsigned nuid;			/* slots held by uid */
@@ -1022,20 +1043,22 @@ static int scan_fn(struct pool *p, unsigned slot, void *arg)
 	s->nused++;
 	if (s->who && holder_read(p->dirfd, slot, &h) == 0 && h.uid == s->uid) {
 		s->nuid++;
-		if (s->mine < 0 && holder_is(&h, s->uid, s->sandbox, s->workspace))
+		if (s->mine < 0 && holder_same(&h, s->uid, s->sandbox, s->workspace, s->owner))
 			s->mine = (int)slot;
 	}
 	return 0;
 }
 
 static int pool_scan(struct pool *p, struct scan_ctx *s, bool who, uid_t uid,
-		     const char *sandbox, const char *workspace, struct enc_err *err)
+		     const char *sandbox, const char *workspace, const char *owner,
+		     struct enc_err *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->who = who;
 	s->uid = uid;
 	s->sandbox = sandbox;
 	s->workspace = workspace;
+	s->owner = owner;
 	s->mine = -1;
 	return pool_walk(p, scan_fn, s, err);
 }
@@ -1108,7 +1131,12 @@ int enc_netpool_alloc(int dirfd, const struct enc_netpool_req *q, unsigned *slot
 	if (r < 0)
 		goto out_free;
 
-	r = pool_scan(&p, s, true, q->uid, q->sandbox, q->workspace, err);
+	if (q->owner && (q->owner[0] != '/' || strlen(q->owner) > ENC_NETPOOL_OWNER_MAX ||
+			 strpbrk(q->owner, " \n"))) {
+		r = enc_err_set(err, -EINVAL, "bad network pool owner '%s'", q->owner);
+		goto out;
+	}
+	r = pool_scan(&p, s, true, q->uid, q->sandbox, q->workspace, q->owner, err);
 	if (r < 0)
 		goto out;
 	if (s->mine >= 0) {
@@ -1123,7 +1151,7 @@ int enc_netpool_alloc(int dirfd, const struct enc_netpool_req *q, unsigned *slot
 		r = pool_reclaim(&p, q->alive, q->arg, NULL, err);
 		if (r < 0)
 			goto out;
-		r = pool_scan(&p, s, true, q->uid, q->sandbox, q->workspace, err);
+		r = pool_scan(&p, s, true, q->uid, q->sandbox, q->workspace, q->owner, err);
 		if (r < 0)
 			goto out;
 		free_slot = lowest_free(s);
@@ -1142,8 +1170,9 @@ int enc_netpool_alloc(int dirfd, const struct enc_netpool_req *q, unsigned *slot
 	 * can have picked the same slot in between. Not synced: the pool
 	 * lives in the runtime dir, which does not outlive a reboot. */
 	snprintf(name, sizeof(name), "%d", free_slot);
-	r = enc_fact_printf(p.dirfd, name, 0600, false, err, "%u %s/%s\n", (unsigned)q->uid,
-			    q->sandbox, q->workspace);
+	r = enc_fact_printf(p.dirfd, name, 0600, false, err, "%u %s/%s%s%s\n", (unsigned)q->uid,
+			    q->sandbox, q->workspace, q->owner ? " " : "",
+			    q->owner ? q->owner : "");
 	if (r < 0)
 		goto out;
 	*slot = (unsigned)free_slot;
@@ -1207,7 +1236,7 @@ int enc_netpool_find(int dirfd, uid_t uid, const char *sandbox, const char *work
 	r = pool_open(dirfd, ENC_LOCK_SHARED, &p, err);
 	if (r < 0)
 		goto out_free;
-	r = pool_scan(&p, s, true, uid, sandbox, workspace, err);
+	r = pool_scan(&p, s, true, uid, sandbox, workspace, NULL, err);
 	if (r == 0 && s->mine < 0)
 		r = enc_err_set(err, -ENOENT, "workspace %s/%s holds no network slot",
 				sandbox, workspace);

@@ -44,7 +44,7 @@
  * fd65:6e63:6c61:N::/64 (N in hex; ::1 host end, ::2 workspace). Records
  * live beneath the directory fd the caller gives: "net/lock" (flock,
  * exclusive around every change) and one fact file per held slot,
- * "net/<N>" (mode 0600), containing "<uid> <sandbox>/<workspace>\n". The
+ * "net/<N>" (mode 0600), containing "<uid> <sandbox>/<workspace>[ <owner>]\n". The
  * addresses are the host's, so there is one pool per host: the root
  * runtime dir (/run/enclave), written by root or the helper only, never a
  * per-user one (two users' slot 0 would collide). The uid tells users'
@@ -146,6 +146,7 @@ int enc_veth_delete(struct enc_nl *nl, const char *name, struct enc_err *err);
 /* ---- addresses ------------------------------------------------------- */
 
 #define ENC_NETPOOL_SLOTS 16384u	/* /30 blocks in 10.213.0.0/16 */
+#define ENC_NETPOOL_OWNER_MAX 1024
 
 struct enc_net_addrs {
 	struct enc_ip host4, ws4;	/* 10.213.x.y+1, +2 */
@@ -187,6 +188,7 @@ struct enc_netpool_holder {
 	uid_t uid;			/* the user the workspace belongs to */
 	char sandbox[ENC_NAME_MAX + 1];
 	char workspace[ENC_NAME_MAX + 1];
+	char owner[ENC_NETPOOL_OWNER_MAX + 1];	/* "" when not recorded */
 };
 
 /* 1: alive, keep the slot. 0: gone and swept, the slot may be reused.
@@ -198,6 +200,11 @@ struct enc_netpool_req {
 	uid_t uid;
 	const char *sandbox;
 	const char *workspace;
+	/* Optional: the absolute path of the holder's workspace state dir.
+	 * One user may run several stores (tests do); the path tells their
+	 * same-named workspaces apart and lets a liveness check find the
+	 * holder's lock. No spaces or newlines. */
+	const char *owner;
 	unsigned quota;			/* most slots uid may hold; 0: no limit */
 	enc_netpool_alive_fn alive;	/* NULL: never reclaim */
 	void *arg;

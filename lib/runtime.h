@@ -60,6 +60,16 @@ struct enc_spawn_spec {
 	int attach_out;
 	int attach_err;
 	uint64_t log_limit;	/* bytes; 0: default */
+	/* Sandbox setup (enclave-bootstrap, DESIGN §6): when set, the command
+	 * runs as root with the root capability set directly on this
+	 * writable directory (a generation being built, owned by host root):
+	 * no overlay, no home, no project dir, no auth. The workspace's state
+	 * lives under the reserved name "_setup" of the sandbox, which no user
+	 * workspace can have and `ps` does not list; only one setup of a
+	 * sandbox runs at a time (-EBUSY). Network, limits and output are the
+	 * ws conf's and the attach fds' as for any run; the result is not
+	 * kept (ephemeral is implied). */
+	const char *setup_root;
 };
 
 /* A started workspace, as seen by the caller. */

@@ -29,15 +29,34 @@ static char *join3(const char *a, const char *b, const char *c)
 	return s;
 }
 
+static int ws_open(const struct enc_state *st, const char *sandbox, const char *name,
+		   bool create, struct enc_ws *w, struct enc_err *err);
+
 int enc_ws_open(const struct enc_state *st, const char *sandbox, const char *name,
 		bool create, struct enc_ws *w, struct enc_err *err)
+{
+	int r;
+
+	*w = (struct enc_ws)ENC_WS_INIT;
+	if ((r = enc_name_check(ENC_NAME_WORKSPACE, name, err)) < 0)
+		return r;
+	return ws_open(st, sandbox, name, create, w, err);
+}
+
+int enc_ws_open_setup(const struct enc_state *st, const char *sandbox, bool create,
+		      struct enc_ws *w, struct enc_err *err)
+{
+	*w = (struct enc_ws)ENC_WS_INIT;
+	return ws_open(st, sandbox, ENC_WS_SETUP, create, w, err);
+}
+
+static int ws_open(const struct enc_state *st, const char *sandbox, const char *name,
+		   bool create, struct enc_ws *w, struct enc_err *err)
 {
 	char rel[2 * ENC_NAME_MAX + 32];
 	int r;
 
-	*w = (struct enc_ws)ENC_WS_INIT;
-	if ((r = enc_name_check(ENC_NAME_SANDBOX, sandbox, err)) < 0 ||
-	    (r = enc_name_check(ENC_NAME_WORKSPACE, name, err)) < 0)
+	if ((r = enc_name_check(ENC_NAME_SANDBOX, sandbox, err)) < 0)
 		return r;
 	snprintf(rel, sizeof(rel), "workspaces/%s/%s", sandbox, name);
 

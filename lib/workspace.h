@@ -52,6 +52,13 @@ int enc_ws_open(const struct enc_state *st, const char *sandbox, const char *nam
 		bool create, struct enc_ws *w, struct enc_err *err);
 void enc_ws_close(struct enc_ws *w);
 
+/* The reserved workspace a sandbox's setup commands run in (runtime.h
+ * setup_root): not a valid workspace name, so no user workspace can
+ * collide with it and listings skip it. */
+#define ENC_WS_SETUP "_setup"
+int enc_ws_open_setup(const struct enc_state *st, const char *sandbox, bool create,
+		      struct enc_ws *w, struct enc_err *err);
+
 /* Take the workspace lock exclusively. Not waiting, a held lock is -EBUSY
  * "workspace SB/WS is running". */
 int enc_ws_lock(struct enc_ws *w, bool wait, struct enc_err *err);

@@ -78,6 +78,11 @@ static void usage(void)
 	      "      --auth PROVIDER      hand the workspace the provider's stored token\n"
 	      "                           (repeatable; see enclave-auth(1))\n"
 	      "      --env-token NAME     set variable NAME from a stored token (repeatable)\n"
+	      "      --net MODE           network: deny (default), nat, none or host\n"
+	      "      --allow SPEC         let deny/nat reach CIDR[:PORT[/PROTO]] (repeatable)\n"
+	      "      --log-allowed        also log allowed connections (deny, nat)\n"
+	      "  -p, --publish SPEC       publish a port: [ADDR:]HOSTPORT:PORT[/PROTO]\n"
+	      "                           (repeatable; see enclave-net(1))\n"
 	      "      --rm                 keep nothing but result.json and the audit log\n"
 	      "      --result FILE        also write the result to FILE (run)\n"
 	      "\n"
@@ -114,6 +119,9 @@ enum {
 	OPT_PROTECT,
 	OPT_AUTH,
 	OPT_ENV_TOKEN,
+	OPT_NET,
+	OPT_ALLOW,
+	OPT_LOG_ALLOWED,
 	OPT_RM,
 	OPT_RESULT,
 	OPT_ROOT,
@@ -140,6 +148,10 @@ static const struct option long_opts[] = {
 	{ "protect", required_argument, NULL, OPT_PROTECT },
 	{ "auth", required_argument, NULL, OPT_AUTH },
 	{ "env-token", required_argument, NULL, OPT_ENV_TOKEN },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "log-allowed", no_argument, NULL, OPT_LOG_ALLOWED },
+	{ "publish", required_argument, NULL, 'p' },
 	{ "rm", no_argument, NULL, OPT_RM },
 	{ "result", required_argument, NULL, OPT_RESULT },
 	{ "tty", no_argument, NULL, 't' },
@@ -311,7 +323,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 	 * '+' stops at each positional; we take it and go on. */
 	optind = 2;
 	for (;;) {
-		int c = getopt_long(argc, argv, "+e:u:tifn:s:h", long_opts, NULL);
+		int c = getopt_long(argc, argv, "+e:u:tifn:s:p:h", long_opts, NULL);
 		if (c == -1) {
 			if (optind >= argc)
 				break;
@@ -403,6 +415,18 @@ static void parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_ENV_TOKEN:
 			conf_set("env-token", "env_tokens", optarg);
+			break;
+		case OPT_NET:
+			conf_set("net", "network", optarg);
+			break;
+		case OPT_ALLOW:
+			conf_set("allow", "allow", optarg);
+			break;
+		case OPT_LOG_ALLOWED:
+			conf_set("log-allowed", "log_allowed", "yes");
+			break;
+		case 'p':
+			conf_set("publish", "ports", optarg);
 			break;
 		case OPT_RM:
 			a->rm = true;

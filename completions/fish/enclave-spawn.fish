@@ -2,7 +2,7 @@
 # fish completion for enclave-spawn(1)
 
 # Options that take an argument (the next word, unless given as --opt=VALUE).
-set -g __enclave_spawn_argopts --dir -e --env -u --user --hostname --memory --swap --cpus --pids --timeout --tmp-size --overlay --hide --protect --auth --env-token --result -n --tail -s --signal --time
+set -g __enclave_spawn_argopts --dir -e --env -u --user --hostname --memory --swap --cpus --pids --timeout --tmp-size --overlay --hide --protect --auth --env-token --net --allow -p --publish --result -n --tail -s --signal --time
 
 # Parse the command line so far. Prints three lines: the command (verb),
 # the number of names given (SANDBOX, WORKSPACE) and the first name, then
@@ -142,6 +142,10 @@ complete -c enclave-spawn -n '__enclave_spawn_verb_is run start' -l hide -x -a n
 complete -c enclave-spawn -n '__enclave_spawn_verb_is run start' -l protect -r -F -d 'Make a project path read-only'
 complete -c enclave-spawn -n '__enclave_spawn_verb_is run start' -l auth -x -a 'github npm enclave' -d "Hand the workspace the provider's stored token"
 complete -c enclave-spawn -n '__enclave_spawn_verb_is run start' -l env-token -x -a 'GITHUB_TOKEN GH_TOKEN NPM_TOKEN ENCLAVE_TOKEN' -d 'Set a variable from a stored token'
+complete -c enclave-spawn -n '__enclave_spawn_verb_is run start' -l net -x -a 'deny nat none host' -d 'The workspace\'s network'
+complete -c enclave-spawn -n '__enclave_spawn_verb_is run start' -l allow -x -d 'Let deny/nat reach CIDR[:PORT[/PROTO]]'
+complete -c enclave-spawn -n '__enclave_spawn_verb_is run start' -l log-allowed -d 'Also log allowed connections'
+complete -c enclave-spawn -n '__enclave_spawn_verb_is run start' -s p -l publish -x -d 'Publish a port [ADDR:]HOSTPORT:PORT[/PROTO]'
 complete -c enclave-spawn -n '__enclave_spawn_verb_is run start' -l rm -d 'Keep nothing but result.json and the audit log'
 complete -c enclave-spawn -n '__enclave_spawn_verb_is run' -l result -r -F -d 'Also write the result to FILE'
 

@@ -192,7 +192,7 @@ static void test_defaults(void)
 	       "\"variant\":\"minbase\",\"include\":[],\"components\":[],\"source\":null,"
 	       "\"setup\":[]},\"workspaces\":[{\"name\":\"API\",\"run\":null,"
 	       "\"workspace_dir\":null,\"workspace_mount\":null,\"ports\":[],\"auth\":[],"
-	       "\"env_tokens\":[],\"network\":\"deny\",\"allow\":[],\"memory\":null,"
+	       "\"env_tokens\":[],\"network\":\"deny\",\"allow\":[],\"log_allowed\":false,\"memory\":null,"
 	       "\"swap\":null,\"cpus\":null,\"pids\":null,\"timeout_ms\":null,"
 	       "\"tmp_size\":null,\"env\":[],\"user\":\"user\",\"uid\":1000,"
 	       "\"hostname\":\"api\",\"overlay\":\"tmp\",\"hide\":[\".env\",\".env.*\"],"
@@ -644,7 +644,7 @@ static void test_errors(void)
 	/* Errors on single lines come before the checks after the whole file. */
 	fails("[sandbox]\nsuite = x\n[workspace.w]\nbogus = 1\n", "Enclavefile:4: unknown key 'bogus' "
 	      "in [workspace.w] (expected one of: name, run, workspace_dir, ports, auth, env_tokens, "
-	      "network, allow, memory, swap, cpus, pids, timeout, tmp_size, env, user, uid, hostname, "
+	      "network, allow, log_allowed, memory, swap, cpus, pids, timeout, tmp_size, env, user, uid, hostname, "
 	      "overlay, hide, protect)");
 
 	/* An over-long unknown key is quoted and cut in the message. */
