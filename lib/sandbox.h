@@ -47,6 +47,7 @@
 #ifndef ENCLAVE_SANDBOX_H
 #define ENCLAVE_SANDBOX_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -77,7 +78,8 @@ struct enc_recipe {
 	char *source;		/* dir/tar: absolute path; cached_rootfs:
 				 * "rootfs-cache/<suite|base>" (resolved) */
 	char *fingerprint;	/* dir/tar/cached_rootfs: 64 hex chars */
-	struct enc_strv setup;	/* ordered setup commands (empty for now) */
+	struct enc_strv setup;	/* ordered setup commands, run as root in the
+				 * new generation (see enc_sandbox_create) */
 };
 
 void enc_recipe_free(struct enc_recipe *r);
@@ -197,6 +199,9 @@ struct enc_build {
 	char gen[ENC_GEN_ID_SIZE];
 	char old_gen[ENC_GEN_ID_SIZE];	/* "" for a new sandbox */
 	char tmpname[ENC_NAME_MAX + 16];	/* entry in .tmp */
+	/* The pre-setup base generation built alongside (gen/<base>/ in the
+	 * temp dir), or "": commit publishes it too, not as current. */
+	char base_gen[ENC_GEN_ID_SIZE];
 	bool new_sandbox;
 	/* Set by the caller when the rootfs wrote no new file data (a
 	 * hard-link adoption: the data is the cache's, already on disk, and
@@ -255,10 +260,106 @@ int enc_sandbox_remove(const struct enc_store *s, const char *name, bool force,
 /* Called for each generation pruned (or, with dry_run, that would be). */
 typedef void (*enc_prune_fn)(void *ctx, const char *sandbox, const struct enc_gen *g);
 
-/* Remove every generation that is neither current nor used by a workspace,
+/* Remove every generation that is neither current nor used by a workspace
+ * nor the base (the tree before setup) of the current one,
  * in sandbox `name` or (NULL) in all sandboxes. A sandbox whose lock is
  * held is skipped with -EBUSY reported at the end (the others proceed). */
 int enc_sandbox_prune(const struct enc_store *s, const char *name, bool dry_run,
 		      enc_prune_fn fn, void *ctx, struct enc_err *err);
+
+/* ---- create and update with setup (enclave-bootstrap create, enclave up) -- */
+
+/* The recipe without its setup list: the id of the tree the setup commands
+ * start from. */
+int enc_recipe_base_id(const struct enc_recipe *r, char id[ENC_GEN_ID_SIZE]);
+
+/* The recipe of an Enclavefile's [sandbox] section (not yet finished: the
+ * store fills the source fingerprint). Keys a method does not use (the
+ * defaults config.c fills for every method) are left out. */
+int enc_recipe_from_conf(const struct enc_sandbox_conf *c, struct enc_recipe *r,
+			 struct enc_err *err);
+
+/* The line numbers of the `setup` keys of the [sandbox] section of the
+ * Enclavefile at path, in order, into lines[0..n-1]. The config model keeps
+ * only section lines; this rescans the file. -EINVAL when the count found
+ * is not n (the file changed, or continuation lines): callers then name
+ * the command by its number only. */
+int enc_setup_lines_scan(const char *path, size_t n, unsigned *lines);
+
+#define ENC_SETUP_TAIL_LINES 10
+
+struct enc_create_opts {
+	bool update;		/* an existing sandbox may get a new generation */
+	/* Output lines of the bootstrap programs (enc_rootfs_opts.line). */
+	void (*line)(void *ctx, const char *line);
+	/* Called before setup command i (0-based) of n runs. */
+	void (*setup_begin)(void *ctx, size_t i, size_t n, const char *cmd);
+	void *ctx;
+	/* The setup commands' stdout and stderr, merged, are copied here as
+	 * they come (-1: not shown; the last lines are kept either way). */
+	int out_fd;
+	volatile sig_atomic_t *cancel;	/* as in enc_rootfs_opts */
+	const char *program;		/* debootstrap/mmdebstrap to run instead */
+	/* Network mode of the setup commands (enclave-spawn --net): NULL is
+	 * "nat" (outbound only; metadata and host blocked). */
+	const char *setup_net;
+	/* Where the setup commands came from, for messages: "FILE:LINE"
+	 * when both are set, else "setup command N". */
+	const char *file;
+	const unsigned *setup_lines;
+};
+
+struct enc_create_report {
+	enum enc_create_result res;
+	char gen[ENC_GEN_ID_SIZE];
+	char old_gen[ENC_GEN_ID_SIZE];	/* "" for a new sandbox */
+	bool new_sandbox;
+	uint64_t size;			/* of the new generation (built) */
+	const char *adopt;		/* cached_rootfs: reflink/hardlink/copy */
+	char base_gen[ENC_GEN_ID_SIZE];	/* setup: the tree it started from */
+	bool base_reused;		/* ... copied from an existing generation */
+	size_t setup_ran;		/* setup commands that ran */
+	/* A failed setup command: its 1-based number, exit status (as
+	 * enclave-spawn run's: 126/127 not runnable, 128+N signal) and its
+	 * last output lines (at most ENC_SETUP_TAIL_LINES, owned). */
+	size_t failed;
+	int failed_status;
+	char *tail;
+};
+
+void enc_create_report_free(struct enc_create_report *rep);
+
+/* Create `name` from recipe r, or (opts->update) bring an existing sandbox
+ * to r. Fingerprints r's source (dir, tar, cached_rootfs), finishes r and
+ * decides with enc_build_begin(): an unchanged recipe (setup list
+ * included) returns ENC_CREATE_UNCHANGED without touching any tree.
+ *
+ * A build fills the new generation's rootfs (bootstrap, import or adopt);
+ * with setup commands it first makes the base tree (r without setup) in its
+ * own generation, or reuses the sandbox's existing generation of that base,
+ * copies it (reflink where the file system can, else a full copy: setup
+ * writes in place, so hard links to an immutable generation are never
+ * used), then runs each command with /bin/sh -c as root in that rootfs
+ * (enc_spawn_spec.setup_root, network opts->setup_net), streaming output to
+ * opts->out_fd. The first failing command stops the build: nothing of the
+ * new generation stays, the current generation stays current, the report
+ * says which command and how, and err reads "FILE:LINE: setup command
+ * 'CMD' failed with exit status N" (-EIO). A base generation built on the
+ * way is kept for an existing sandbox (so the corrected list starts from
+ * it) and dropped with everything else for a new one.
+ *
+ * Needs root for the methods rootfs.h says so; setup needs what
+ * enclave-spawn needs. Interrupted (*cancel): -ECANCELED, nothing left. */
+int enc_sandbox_create(const struct enc_state *st, const struct enc_store *s,
+		       const char *name, struct enc_recipe *r,
+		       const struct enc_create_opts *opts, struct enc_create_report *rep,
+		       struct enc_err *err);
+
+/* The front door (`enclave up`): create or update the sandbox of an
+ * Enclavefile's [sandbox] section, setup included; update is implied and
+ * opts->file/setup_lines are filled from c. Opens the store itself. */
+int enc_sandbox_up(const struct enc_state *st, const struct enc_config *c,
+		   const struct enc_create_opts *opts, struct enc_create_report *rep,
+		   struct enc_err *err);
 
 #endif

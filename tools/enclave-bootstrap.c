@@ -3,7 +3,9 @@
  * enclave-bootstrap - build and keep sandboxes: shared, immutable root file
  * systems made of generations (DESIGN.md §1, §6, §11; enclave-bootstrap(1)).
  *
- *   enclave-bootstrap create NAME [--method M] [--suite S] ... [--update]
+ *   enclave-bootstrap create NAME [--method M] [--suite S] ... [--setup CMD]...
+ *                           [--update]
+ *   enclave-bootstrap create [NAME] --file ENCLAVEFILE [--update]
  *   enclave-bootstrap list [--json]
  *   enclave-bootstrap show NAME [--json]
  *   enclave-bootstrap rm [--force] NAME
@@ -47,6 +49,8 @@ enum {
 	OPT_SOURCE,
 	OPT_UPDATE,
 	OPT_JSON,
+	OPT_SETUP,
+	OPT_FILE,
 };
 
 struct opts {
@@ -63,7 +67,10 @@ struct opts {
 	const char *include;
 	const char *components;
 	const char *source;
+	const char *file;
+	struct enc_strv setup;
 	const char *name;
+	char *name_owned;	/* --file without NAME: the file's */
 	unsigned given;		/* bit per option seen, for applicability checks */
 };
 
@@ -81,6 +88,8 @@ static const struct option long_opts[] = {
 	{ "source", required_argument, NULL, OPT_SOURCE },
 	{ "update", no_argument, NULL, OPT_UPDATE },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "setup", required_argument, NULL, OPT_SETUP },
+	{ "file", required_argument, NULL, OPT_FILE },
 	{ "force", no_argument, NULL, 'f' },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{},
@@ -95,6 +104,7 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  create NAME [OPTION...]  build a sandbox, or with --update a new generation\n"
+		"  create [NAME] --file FILE  the same from an Enclavefile's [sandbox] section\n"
 		"  list [--json]            list the sandboxes\n"
 		"  show NAME [--json]       show a sandbox's recipe and generations\n"
 		"  rm [--force] NAME        remove a sandbox and all its generations\n"
@@ -110,6 +120,9 @@ static void usage(FILE *out)
 		"      --include PKG,...    extra packages to install\n"
 		"      --components C,...   archive components (default " ENC_DEFAULT_COMPONENTS ")\n"
 		"      --source PATH        the directory (dir) or archive (tar) to import\n"
+		"      --setup CMD          run CMD as root in the new generation (repeatable,\n"
+		"                           in order)\n"
+		"      --file FILE          take the recipe from an Enclavefile\n"
 		"      --update             build a new generation of an existing sandbox\n"
 		"\n"
 		"Other options:\n"
@@ -141,11 +154,16 @@ static void set_opt(struct opts *o, int c, const char *arg)
 	case OPT_SOURCE: o->source = arg; break;
 	case OPT_UPDATE: o->update = true; break;
 	case OPT_JSON: o->json = true; break;
+	case OPT_SETUP:
+		if (enc_strv_push(&o->setup, arg) < 0)
+			die("out of memory");
+		break;
+	case OPT_FILE: o->file = arg; break;
 	case 'f': o->force = true; break;
 	case 'n': o->dry_run = true; break;
 	default: enc_usage_error(NULL);
 	}
-	if (c >= OPT_METHOD && c <= OPT_JSON)
+	if (c >= OPT_METHOD && c <= OPT_FILE)
 		o->given |= 1u << (c - OPT_METHOD);
 	else if (c == 'f')
 		o->given |= 1u << 16;
@@ -157,7 +175,7 @@ static const char *opt_name(unsigned bit)
 {
 	static const char *const names[] = {
 		"--method", "--suite", "--mirror", "--variant", "--include",
-		"--components", "--source", "--update", "--json",
+		"--components", "--source", "--update", "--json", "--setup", "--file",
 	};
 
 	if (bit < ENC_ARRAY_SIZE(names))
@@ -239,9 +257,20 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	case V_CREATE:
 		parse_verb(o, vargc, vargv, pos, 1, &npos);
 		check_allowed(o, A(OPT_METHOD) | A(OPT_SUITE) | A(OPT_MIRROR) | A(OPT_VARIANT) |
-			      A(OPT_INCLUDE) | A(OPT_COMPONENTS) | A(OPT_SOURCE) | A(OPT_UPDATE), verb);
-		if (npos != 1)
+			      A(OPT_INCLUDE) | A(OPT_COMPONENTS) | A(OPT_SOURCE) | A(OPT_UPDATE) |
+			      A(OPT_SETUP) | A(OPT_FILE), verb);
+		if (o->file) {
+			/* One source of truth per create: the file's recipe
+			 * is not mixed with options. */
+			unsigned extra = o->given & ~(A(OPT_UPDATE) | A(OPT_FILE));
+
+			for (unsigned bit = 0; extra; bit++, extra >>= 1)
+				if (extra & 1)
+					enc_usage_error("%s cannot be combined with --file (the "
+							"Enclavefile holds the recipe)", opt_name(bit));
+		} else if (npos != 1) {
 			enc_usage_error("create: a sandbox name is required");
+		}
 		break;
 	case V_LIST:
 		parse_verb(o, vargc, vargv, pos, 0, &npos);
@@ -434,157 +463,169 @@ static void need_root(const struct enc_recipe *r)
 	    enc_bootstrap_method_str(r->method));
 }
 
-static int cmd_create(const struct opts *o)
+static void setup_begin(void *ctx, size_t i, size_t n, const char *cmd)
+{
+	struct progress *p = ctx;
+
+	(void)i;
+	(void)n;
+	if (p->quiet)
+		return;
+	progress_done(p);
+	fprintf(stderr, "+ %s\n", cmd);
+	fflush(stderr);
+}
+
+/* The recipe of an Enclavefile's [sandbox] section, and where each setup
+ * command was written. */
+static void file_recipe(struct opts *o, struct enc_recipe *r, char **path, unsigned **lines)
+{
+	struct enc_config c = {};
+	struct enc_err err = {};
+
+	if (enc_config_load(o->file, &c, &err) < 0)
+		die_err(&err, ENC_EXIT_USAGE);
+	if (!c.has_sandbox)
+		die_status(ENC_EXIT_USAGE, "%s: no [sandbox] section", c.path);
+	if (!o->name) {
+		o->name = o->name_owned = strdup(c.sandbox.name);
+		if (!o->name)
+			die("out of memory");
+	}
+	if (enc_recipe_from_conf(&c.sandbox, r, &err) < 0)
+		die_err(&err, ENC_EXIT_FAILURE);
+	*path = strdup(c.path);
+	*lines = calloc(r->setup.n + 1, sizeof(**lines));
+	if (!*path || !*lines)
+		die("out of memory");
+	if (r->setup.n && enc_setup_lines_scan(c.path, r->setup.n, *lines) < 0) {
+		free(*lines);
+		*lines = NULL;
+	}
+	enc_config_free(&c);
+	if (enc_recipe_finish(r, &err) < 0) {
+		enc_err_prefix(&err, "%s: [sandbox]: ", *path);
+		die_err(&err, ENC_EXIT_USAGE);
+	}
+}
+
+static void report_failure(const struct opts *o, const struct enc_create_report *rep,
+			   struct enc_err *err, bool new_sandbox)
+{
+	enc_err_prefix(err, "cannot %s sandbox '%s': ", new_sandbox ? "create" : "update",
+		       o->name);
+	warn_err(err);
+	if (rep->failed) {
+		const char *t = rep->tail && rep->tail[0] ? rep->tail : NULL;
+
+		warnx_("%s", t ? "last output of the failed command:" :
+			     "the failed command printed nothing");
+		for (const char *p = t; p && *p;) {
+			size_t n = strcspn(p, "\n");
+
+			fprintf(stderr, "  %.*s\n", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
+		if (!new_sandbox)
+			warnx_("sandbox '%s': generation %s stays current", o->name, rep->old_gen);
+	}
+	exit(ENC_EXIT_FAILURE);
+}
+
+static int cmd_create(struct opts *o)
 {
 	struct enc_state st = ENC_STATE_INIT;
 	struct enc_store s = ENC_STORE_INIT;
 	struct enc_recipe r = {};
-	struct enc_build b = ENC_BUILD_INIT;
+	struct enc_create_report rep = {};
 	struct enc_err err = {};
-	enum enc_create_result res;
-	enum enc_adopt_mode adopt = ENC_ADOPT_HARDLINK;
-	_cleanup_close_ int src_fd = -1;
-	_cleanup_free_ char *src_path = NULL;
-	char hex[ENC_SHA256_HEX], extra[64] = "", hs[32];
+	_cleanup_free_ char *file = NULL;
+	_cleanup_free_ unsigned *lines = NULL;
+	char hs[32];
 	struct timespec t0;
-	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	build_recipe(o, &r);
+	if (o->file) {
+		file_recipe(o, &r, &file, &lines);
+	} else {
+		build_recipe(o, &r);
+		for (size_t i = 0; i < o->setup.n; i++)
+			if (enc_strv_push(&r.setup, o->setup.v[i]) < 0)
+				die("out of memory");
+		if (enc_recipe_finish(&r, &err) < 0)
+			die_err(&err, ENC_EXIT_USAGE);
+	}
 	if (enc_sandbox_name_check(o->name, &err) < 0)
 		die_err(&err, ENC_EXIT_USAGE);
 	need_root(&r);
 	catch_signals();
 	open_store(&st, &s, o->quiet);
 
-	/* Fingerprint the source: it is part of the generation id. */
-	switch (r.method) {
-	case ENC_BOOTSTRAP_TAR:
-		ret = enc_rootfs_fingerprint_file(r.source, hex, &err);
-		break;
-	case ENC_BOOTSTRAP_DIR:
-		src_fd = open(r.source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (src_fd < 0)
-			die_errno("cannot open %s", r.source);
-		ret = enc_rootfs_fingerprint_dir(src_fd, r.source, hex, &err);
-		break;
-	case ENC_BOOTSTRAP_CACHED_ROOTFS:
-		src_fd = enc_rootfs_cache_open(&s, r.suite, &r.source, &err);
-		if (src_fd < 0)
-			die_err(&err, ENC_EXIT_FAILURE);
-		if (asprintf(&src_path, "%s/%s", s.path, r.source) < 0)
-			die("out of memory");
-		ret = enc_rootfs_fingerprint_dir(src_fd, src_path, hex, &err);
-		break;
-	case ENC_BOOTSTRAP_DEBOOTSTRAP:
-	case ENC_BOOTSTRAP_MMDEBSTRAP:
-	default:
-		ret = 0;
-		hex[0] = '\0';
-		break;
-	}
-	if (ret < 0)
-		die_err(&err, ENC_EXIT_FAILURE);
-	if (hex[0] && !(r.fingerprint = strdup(hex)))
-		die("out of memory");
-	if (enc_recipe_finish(&r, &err) < 0)
-		die_err(&err, ENC_EXIT_USAGE);
-
-	ret = enc_build_begin(&s, o->name, &r, o->update, &b, &res, &err);
-	if (ret < 0)
-		die_err(&err, ENC_EXIT_FAILURE);
-	if (res == ENC_CREATE_UNCHANGED) {
-		if (!o->quiet)
-			warnx_("sandbox '%s' already exists with this recipe (generation %s); "
-			       "nothing to do", o->name, b.gen);
-		goto done;
-	}
-	if (res == ENC_CREATE_SWITCHED) {
-		if (!o->quiet)
-			warnx_("sandbox '%s': generation %s (built before) is current again; "
-			       "generation %s is kept until 'enclave-bootstrap prune'",
-			       o->name, b.gen, b.old_gen);
-		goto done;
-	}
-
 	struct progress pr = { .quiet = o->quiet, .tty = isatty(STDERR_FILENO) == 1 };
 	struct winsize ws;
 	if (pr.tty && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0)
 		pr.cols = ws.ws_col;
-	struct enc_rootfs_opts ro = {
-		.line = progress_line, .ctx = &pr, .cancel = &cancel_sig,
-		.work_fd = b.tmp_fd, .work_path = b.tmp_path,
-	};
 	const char *env = r.method == ENC_BOOTSTRAP_MMDEBSTRAP ? getenv("ENCLAVE_MMDEBSTRAP") :
 			  getenv("ENCLAVE_DEBOOTSTRAP");
-	if (env && *env)
-		ro.program = env;
+	const char *net = getenv("ENCLAVE_SETUP_NETWORK");
+	struct enc_create_opts co = {
+		.update = o->update, .line = progress_line, .setup_begin = setup_begin,
+		.ctx = &pr, .out_fd = o->quiet ? -1 : STDERR_FILENO, .cancel = &cancel_sig,
+		.program = env && *env ? env : NULL, .setup_net = net && *net ? net : NULL,
+		.file = file, .setup_lines = lines,
+	};
 
 	if (!o->quiet)
-		warnx_("creating sandbox '%s' (generation %s) with %s%s%s%s%s", o->name, b.gen,
-		       enc_bootstrap_method_str(r.method), r.suite ? ", suite " : "",
+		warnx_("%s sandbox '%s' with %s%s%s%s%s%s", o->update ? "checking" : "creating",
+		       o->name, enc_bootstrap_method_str(r.method), r.suite ? ", suite " : "",
 		       r.suite ? r.suite : "", r.mirror || r.source ? " from " : "",
-		       r.mirror ? r.mirror : r.source ? r.source : "");
-	switch (r.method) {
-	case ENC_BOOTSTRAP_DEBOOTSTRAP:
-	case ENC_BOOTSTRAP_MMDEBSTRAP:
-		ret = enc_rootfs_bootstrap(&r, b.rootfs_path, &ro, &err);
-		progress_done(&pr);
-		break;
-	case ENC_BOOTSTRAP_TAR:
-		ret = enc_rootfs_import_tar(r.source, b.rootfs_fd, &ro, &err);
-		break;
-	case ENC_BOOTSTRAP_DIR:
-		ret = enc_rootfs_import_dir(r.source, b.rootfs_fd, b.rootfs_path, &ro, &err);
-		break;
-	case ENC_BOOTSTRAP_CACHED_ROOTFS:
-	default:
-		ret = enc_rootfs_adopt(src_fd, src_path, b.rootfs_fd, b.rootfs_path, &ro, &adopt,
-				       &err);
-		snprintf(extra, sizeof(extra), "adopt=%s\n", enc_adopt_mode_str(adopt));
-		b.data_on_disk = adopt == ENC_ADOPT_HARDLINK;
-		break;
-	}
-
-	uint64_t size = 0;
-	if (ret == 0 && !cancel_sig) {
-		bool debian = r.method == ENC_BOOTSTRAP_DEBOOTSTRAP ||
-			      r.method == ENC_BOOTSTRAP_MMDEBSTRAP;
-		ret = enc_rootfs_measure(b.rootfs_fd, debian, &size, NULL, &err);
-	}
-	bool committed = false;
-	if (ret == 0 && !cancel_sig) {
-		ret = enc_build_commit(&s, &b, &r, size, extra, &err);
-		/* Published: a signal from now on changes nothing. */
-		committed = ret == 0;
-	}
-	if (!committed) {
-		struct enc_err aerr = {};
-		int sig = cancel_sig;
-
-		if (enc_build_abort(&s, &b, &aerr) < 0)
-			warn_err(&aerr);
-		if (sig) {
+		       r.mirror ? r.mirror : r.source ? r.source : "",
+		       r.setup.n ? ", then setup" : "");
+	int ret = enc_sandbox_create(&st, &s, o->name, &r, &co, &rep, &err);
+	progress_done(&pr);
+	if (ret < 0) {
+		if (cancel_sig) {
 			warnx_("interrupted; sandbox '%s' was not %s", o->name,
-			       b.new_sandbox ? "created" : "changed");
-			exit(ENC_EXIT_SIGNAL_BASE + sig);
+			       rep.new_sandbox || !rep.old_gen[0] ? "created" : "changed");
+			exit(ENC_EXIT_SIGNAL_BASE + cancel_sig);
 		}
-		enc_err_prefix(&err, "cannot create sandbox '%s': ", o->name);
-		die_err(&err, ENC_EXIT_FAILURE);
+		report_failure(o, &rep, &err, !rep.old_gen[0]);
 	}
-	if (!o->quiet) {
-		human_size(size, hs, sizeof(hs));
-		if (b.new_sandbox)
+	if (o->quiet)
+		goto done;
+	human_size(rep.size, hs, sizeof(hs));
+	switch (rep.res) {
+	case ENC_CREATE_UNCHANGED:
+		warnx_("sandbox '%s' already exists with this recipe (generation %s); "
+		       "nothing to do", o->name, rep.gen);
+		break;
+	case ENC_CREATE_SWITCHED:
+		warnx_("sandbox '%s': generation %s (built before) is current again; "
+		       "generation %s is kept until 'enclave-bootstrap prune'",
+		       o->name, rep.gen, rep.old_gen);
+		break;
+	case ENC_CREATE_BUILD:
+	default:
+		if (rep.base_gen[0])
+			warnx_("ran %zu setup command%s on %s base generation %s", rep.setup_ran,
+			       rep.setup_ran == 1 ? "" : "s", rep.base_reused ? "the existing" :
+			       "the new", rep.base_gen);
+		if (rep.new_sandbox)
 			warnx_("created sandbox '%s' (generation %s, %s%s%s) in %.2f s", o->name,
-			       b.gen, hs, extra[0] ? ", " : "",
-			       extra[0] ? enc_adopt_mode_str(adopt) : "", elapsed(&t0));
+			       rep.gen, hs, rep.adopt ? ", " : "", rep.adopt ? rep.adopt : "",
+			       elapsed(&t0));
 		else
 			warnx_("sandbox '%s': new generation %s (%s) is current; generation %s is "
-			       "kept until 'enclave-bootstrap prune' (%.2f s)", o->name, b.gen, hs,
-			       b.old_gen, elapsed(&t0));
+			       "kept %s (%.2f s)", o->name, rep.gen, hs, rep.old_gen,
+			       strcmp(rep.old_gen, rep.base_gen) == 0 ? "as its base" :
+			       "until 'enclave-bootstrap prune'", elapsed(&t0));
+		break;
 	}
 done:
-	enc_build_free(&b);
+	free(o->name_owned);
+	o->name = o->name_owned = NULL;
+	enc_strv_free(&o->setup);
+	enc_create_report_free(&rep);
 	enc_recipe_free(&r);
 	enc_store_close(&s);
 	enc_state_close(&st);

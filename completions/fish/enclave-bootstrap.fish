@@ -26,6 +26,8 @@ complete -c enclave-bootstrap -n "__fish_seen_subcommand_from create" -l variant
 complete -c enclave-bootstrap -n "__fish_seen_subcommand_from create" -l include -x -d 'Extra packages, comma separated'
 complete -c enclave-bootstrap -n "__fish_seen_subcommand_from create" -l components -x -a 'main contrib non-free non-free-firmware' -d 'Archive components'
 complete -c enclave-bootstrap -n "__fish_seen_subcommand_from create" -l source -r -F -d 'Directory or archive to import'
+complete -c enclave-bootstrap -n "__fish_seen_subcommand_from create" -l setup -x -d 'Run a command as root in the new generation'
+complete -c enclave-bootstrap -n "__fish_seen_subcommand_from create" -l file -r -F -d 'Take the recipe from an Enclavefile'
 complete -c enclave-bootstrap -n "__fish_seen_subcommand_from create" -l update -d 'Build a new generation of an existing sandbox'
 complete -c enclave-bootstrap -n "__fish_seen_subcommand_from list show" -l json -d 'JSON output'
 complete -c enclave-bootstrap -n "__fish_seen_subcommand_from rm" -s f -l force -d 'Remove even while stopped workspaces use it'

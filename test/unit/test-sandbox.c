@@ -493,6 +493,161 @@ static void test_store(void)
 	close(parent);
 }
 
+/* Setup lists: the base id, the Enclavefile's recipe, the setup lines. */
+static void test_setup(void)
+{
+	struct enc_recipe a = { .method = ENC_BOOTSTRAP_DEBOOTSTRAP }, b;
+	char ia[ENC_GEN_ID_SIZE], ib[ENC_GEN_ID_SIZE], base[ENC_GEN_ID_SIZE];
+	struct enc_err err = {};
+
+	gen_id(&a, ia);
+	is_int(enc_recipe_base_id(&a, base), 0, "base id of a recipe without setup");
+	is_str(base, ia, "... is its own id");
+	push(&a.setup, "apt-get install -y git");
+	gen_id(&a, ib);
+	is_int(enc_recipe_base_id(&a, base), 0, "base id of a recipe with setup");
+	is_str(base, ia, "... is the id without the setup list");
+	ok(strcmp(ia, ib) != 0, "the setup list changes the id");
+	push(&a.setup, "true");
+	gen_id(&a, ia);
+	ok(strcmp(ia, ib) != 0, "one more setup command changes the id");
+	is_int(a.setup.n, 2, "the base id leaves the setup list alone");
+	enc_recipe_free(&a);
+
+	/* The recipe of an Enclavefile. */
+	static const char file[] =
+		"[sandbox]\n"
+		"name = devbox\n"
+		"setup = apt-get install -y nodejs\n"
+		"; a comment: setup = not this\n"
+		"setup = echo \"a=b\" > /etc/x\n"
+		"[workspace.api]\n"
+		"run = node server.js\n";
+	struct enc_config c = {};
+	is_int(enc_config_parse_buf("Enclavefile", file, strlen(file), "/srv", &c, &err), 0,
+	       "parse an Enclavefile with setup");
+	is_int(enc_recipe_from_conf(&c.sandbox, &b, &err), 0, "recipe from the [sandbox] section");
+	is_int(b.setup.n, 2, "two setup commands");
+	is_str(b.setup.v[1], "echo \"a=b\" > /etc/x", "setup command kept as written");
+	gen_id(&b, ib);
+	is_int(enc_recipe_base_id(&b, base), 0, "base id of the file's recipe");
+	is_str(base, "eb33576072f79caf", "the file's defaults are debootstrap's defaults");
+	enc_recipe_free(&b);
+	enc_config_free(&c);
+
+	static const char tarfile[] =
+		"[sandbox]\n"
+		"name = bb\n"
+		"bootstrap_method = tar\n"
+		"source = ./rootfs.tar\n"
+		"setup = true\n";
+	is_int(enc_config_parse_buf("Enclavefile", tarfile, strlen(tarfile), "/srv", &c, &err), 0,
+	       "parse a tar Enclavefile");
+	is_int(enc_recipe_from_conf(&c.sandbox, &b, &err), 0, "tar recipe from the file");
+	is_str(b.source, "/srv/rootfs.tar", "source resolved against the file");
+	ok(!b.variant && !b.mirror && !b.include.n && !b.components.n && !b.suite,
+	   "no debootstrap-only keys and no suite label in a tar recipe");
+	b.fingerprint = xstrdup(FP);
+	err = (struct enc_err){};
+	is_int(enc_recipe_finish(&b, &err), 0, "the tar recipe finishes");
+	enc_recipe_free(&b);
+	enc_config_free(&c);
+
+	/* Line numbers of the setup keys. */
+	char path[] = "/tmp/enclave-test-setup.XXXXXX";
+	int fd = mkstemp(path);
+	static const char lines[] =
+		"# top\n"
+		"[workspace.a]\n"
+		"run = setup\n"
+		"\n"
+		"[ sandbox ]\n"
+		"name = x\n"
+		"setup = one\n"
+		"; setup = no\n"
+		"setup: two\n"
+		"\tthree, a continuation line\n"
+		"suite = bookworm\n"
+		"  not setup, a continuation of suite\n"
+		"[workspace.b]\n"
+		"setup = not counted\n";
+	ok(fd >= 0 && write(fd, lines, strlen(lines)) == (ssize_t)strlen(lines), "write a file");
+	close(fd);
+	unsigned ln[4] = { 0 };
+	is_int(enc_setup_lines_scan(path, 3, ln), 0, "scan the setup lines");
+	is_int(ln[0], 7, "first setup line");
+	is_int(ln[1], 9, "second setup line");
+	is_int(ln[2], 10, "a continuation line is the third");
+	is_int(enc_setup_lines_scan(path, 4, ln), -EINVAL, "fewer setup lines than commands");
+	is_int(enc_setup_lines_scan(path, 2, ln), -EINVAL, "more setup lines than commands");
+	is_int(enc_setup_lines_scan("/nonexistent/x", 1, ln), -ENOENT, "missing file");
+	unlink(path);
+}
+
+/* Build a tar recipe with the given setup commands (NULL-terminated). */
+static void build_setup(struct enc_store *s, const char *const *setup, const char *what)
+{
+	struct enc_recipe r;
+	struct enc_build b = ENC_BUILD_INIT;
+	enum enc_create_result res = 99;
+	struct enc_err err = {};
+
+	tar_recipe(&r);
+	for (; *setup; setup++)
+		push(&r.setup, *setup);
+	if (enc_recipe_finish(&r, NULL) < 0)
+		abort();
+	ok(enc_build_begin(s, "sb", &r, true, &b, &res, &err) == 0, "%s: begin", what);
+	if (res == ENC_CREATE_BUILD)
+		ok(enc_build_commit(s, &b, &r, 0, NULL, &err) == 0, "%s: commit", what);
+	enc_build_abort(s, &b, NULL);
+	enc_build_free(&b);
+	enc_recipe_free(&r);
+}
+
+static void test_prune_keeps_base(void)
+{
+	char tmpl[] = "/tmp/enclave-test-sandbox.XXXXXX", path[256];
+	struct enc_state st = ENC_STATE_INIT;
+	struct enc_store s = ENC_STORE_INIT;
+	struct enc_sandbox sb = {};
+	struct enc_recipe r;
+	char base[ENC_GEN_ID_SIZE];
+	static const char *const none[] = { NULL };
+	static const char *const one[] = { "echo one", NULL };
+	static const char *const two[] = { "echo two", NULL };
+
+	if (!mkdtemp(tmpl))
+		abort();
+	snprintf(path, sizeof(path), "%s/data", tmpl);
+	setenv("ENCLAVE_STATE_DIR", path, 1);
+	snprintf(path, sizeof(path), "%s/run", tmpl);
+	setenv("ENCLAVE_RUNTIME_DIR", path, 1);
+	if (enc_state_open(&st, NULL) < 0 || enc_store_open(&s, &st, NULL, NULL) < 0)
+		abort();
+	build_setup(&s, none, "the base");
+	build_setup(&s, one, "setup one");
+	build_setup(&s, two, "setup two");
+	is_int(count_entries(s.fd, "sb/gen"), 3, "three generations");
+	is_int(enc_sandbox_prune(&s, "sb", false, NULL, NULL, NULL), 0, "prune");
+	is_int(count_entries(s.fd, "sb/gen"), 2, "prune keeps the current one and its base");
+	tar_recipe(&r);
+	gen_id(&r, base);
+	enc_recipe_free(&r);
+	snprintf(path, sizeof(path), "sb/gen/%s", base);
+	ok(faccessat(s.fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0, "the base generation is kept");
+	is_int(enc_sandbox_load(&s, "sb", &sb, NULL), 0, "load");
+	is_int(sb.recipe.setup.n, 1, "the current recipe has its setup list");
+	is_str(sb.recipe.setup.v[0], "echo two", "the current setup list is the last one");
+	enc_sandbox_free(&sb);
+	is_int(enc_sandbox_remove(&s, "sb", true, NULL), 0, "rm");
+	enc_store_close(&s);
+	enc_state_close(&st);
+	int parent = open("/tmp", O_DIRECTORY | O_CLOEXEC);
+	ok(parent >= 0 && enc_rm_rf_at(parent, tmpl + 5, NULL) == 0, "temp state removed");
+	close(parent);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -501,5 +656,7 @@ int main(void)
 	test_format_parse();
 	test_lists_and_names();
 	test_store();
+	test_setup();
+	test_prune_keeps_base();
 	return tap_done();
 }
