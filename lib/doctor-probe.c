@@ -586,7 +586,30 @@ static void gather_dir(struct enc_doctor_dir *d, const char *what, const char *p
 	}
 }
 
-static void run_cgroups(struct enc_doctor_report *rep, bool root, uid_t euid)
+/* Whether a check is to run: every check when no list is given. */
+static bool want(const struct enc_doctor_opts *opts, const char *id)
+{
+	if (!opts || !opts->only)
+		return true;
+	for (const char *const *p = opts->only; *p; p++)
+		if (strcmp(*p, id) == 0)
+			return true;
+	return false;
+}
+
+static bool want_cgroups(const struct enc_doctor_opts *opts)
+{
+	static const char *const ids[] = { "cgroup", "cgroup-memory", "cgroup-swap", "cgroup-pids",
+					   "cgroup-cpu" };
+
+	for (size_t i = 0; i < ENC_ARRAY_SIZE(ids); i++)
+		if (want(opts, ids[i]))
+			return true;
+	return false;
+}
+
+static void run_cgroups(struct enc_doctor_report *rep, bool root, uid_t euid, bool groups,
+			bool delegation)
 {
 	struct enc_cgroup_sys sys;
 	struct enc_err e = { 0 };
@@ -601,9 +624,11 @@ static void run_cgroups(struct enc_doctor_report *rep, bool root, uid_t euid)
 				ro |= 1u << i;
 		}
 	}
-	enc_doctor_check_cgroups(rep, &sys, r, e.msg, ro, root);
+	if (groups)
+		enc_doctor_check_cgroups(rep, &sys, r, e.msg, ro, root);
 
-	struct enc_doctor_check *c = enc_doctor_add(rep, "cgroup-delegation", "cgroup delegation");
+	struct enc_doctor_check *c = delegation ?
+		enc_doctor_add(rep, "cgroup-delegation", "cgroup delegation") : NULL;
 	if (!c) {
 		enc_cgroup_sys_close(&sys);
 		return;
@@ -642,7 +667,7 @@ void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report
 
 	/* kernel: osrelease is uname's release; reading it through proc_root
 	 * lets a test pretend to be an old kernel. */
-	if ((c = enc_doctor_add(rep, "kernel", "Linux kernel version"))) {
+	if (want(opts, "kernel") && (c = enc_doctor_add(rep, "kernel", "Linux kernel version"))) {
 		_cleanup_free_ char *rel = read_proc(proc, "sys/kernel/osrelease");
 		struct utsname u;
 
@@ -651,13 +676,13 @@ void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report
 		enc_doctor_check_kernel(c, rel);
 	}
 
-	if ((c = enc_doctor_add(rep, "userns", "user namespaces"))) {
+	if (want(opts, "userns") && (c = enc_doctor_add(rep, "userns", "user namespaces"))) {
 		_cleanup_free_ char *max = read_proc(proc, "sys/user/max_user_namespaces");
 
 		code = run_probe(probe_userns, NULL, NULL, 0, msg, sizeof(msg));
 		enc_doctor_check_userns(c, max, code, msg);
 	}
-	if ((c = enc_doctor_add(rep, "apparmor-userns", "AppArmor user-namespace restriction"))) {
+	if (want(opts, "apparmor-userns") && (c = enc_doctor_add(rep, "apparmor-userns", "AppArmor user-namespace restriction"))) {
 		_cleanup_free_ char *v = read_proc(proc, "sys/kernel/apparmor_restrict_unprivileged_userns");
 		_cleanup_free_ char *label = read_proc(proc, "self/attr/apparmor/current");
 
@@ -665,12 +690,12 @@ void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report
 			label = read_proc(proc, "self/attr/current");
 		enc_doctor_check_apparmor(c, v, label, root);
 	}
-	if ((c = enc_doctor_add(rep, "userns-clone", "kernel.unprivileged_userns_clone"))) {
+	if (want(opts, "userns-clone") && (c = enc_doctor_add(rep, "userns-clone", "kernel.unprivileged_userns_clone"))) {
 		_cleanup_free_ char *v = read_proc(proc, "sys/kernel/unprivileged_userns_clone");
 
 		enc_doctor_check_userns_clone(c, v, root);
 	}
-	if ((c = enc_doctor_add(rep, "syscalls", "pidfd, clone3, openat2 and the mount API"))) {
+	if (want(opts, "syscalls") && (c = enc_doctor_add(rep, "syscalls", "pidfd, clone3, openat2 and the mount API"))) {
 		struct enc_doctor_syscall sc[16];
 		size_t n = probe_syscalls(sc, ENC_ARRAY_SIZE(sc));
 
@@ -686,7 +711,7 @@ void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report
 	if (pr == 0 && nearest_existing(data, probe_dir, sizeof(probe_dir)) < 0)
 		snprintf(probe_dir, sizeof(probe_dir), "/");
 
-	if ((c = enc_doctor_add(rep, "idmap", "idmapped mounts on the state file system"))) {
+	if (want(opts, "idmap") && (c = enc_doctor_add(rep, "idmap", "idmapped mounts on the state file system"))) {
 		char fsbuf[48];
 		const char *fs = fs_name_of(probe_dir, fsbuf, sizeof(fsbuf));
 
@@ -708,7 +733,7 @@ void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report
 			}
 		}
 	}
-	if ((c = enc_doctor_add(rep, "overlay", "overlayfs in a user namespace over an idmapped lower"))) {
+	if (want(opts, "overlay") && (c = enc_doctor_add(rep, "overlay", "overlayfs in a user namespace over an idmapped lower"))) {
 		code = run_probe(probe_overlay, probe_dir, NULL, 0, msg, sizeof(msg));
 		if (code == 0 && root) {
 			enc_doctor_set(c, ENC_DOCTOR_OK, true,
@@ -724,9 +749,10 @@ void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report
 		}
 	}
 
-	run_cgroups(rep, root, euid);
+	if (want_cgroups(opts) || want(opts, "cgroup-delegation"))
+		run_cgroups(rep, root, euid, want_cgroups(opts), want(opts, "cgroup-delegation"));
 
-	if ((c = enc_doctor_add(rep, "nftables", "nftables (nf_tables netlink)"))) {
+	if (want(opts, "nftables") && (c = enc_doctor_add(rep, "nftables", "nftables (nf_tables netlink)"))) {
 		code = run_probe(probe_nft, NULL, info, sizeof(info), msg, sizeof(msg));
 		if (code == 0) {
 			enc_doctor_set(c, ENC_DOCTOR_OK, true, "nf_tables answers (%s)", info);
@@ -737,18 +763,18 @@ void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report
 			enc_doctor_fix(c, "modprobe nf_tables (a kernel with CONFIG_NF_TABLES, CONFIG_NFT_NAT, CONFIG_NFT_MASQ)");
 		}
 	}
-	if ((c = enc_doctor_add(rep, "ipv4-forward", "IPv4 forwarding"))) {
+	if (want(opts, "ipv4-forward") && (c = enc_doctor_add(rep, "ipv4-forward", "IPv4 forwarding"))) {
 		_cleanup_free_ char *v = read_proc(proc, "sys/net/ipv4/ip_forward");
 
 		enc_doctor_check_forward(c, AF_INET, v);
 	}
-	if ((c = enc_doctor_add(rep, "ipv6-forward", "IPv6 forwarding"))) {
+	if (want(opts, "ipv6-forward") && (c = enc_doctor_add(rep, "ipv6-forward", "IPv6 forwarding"))) {
 		_cleanup_free_ char *v = read_proc(proc, "sys/net/ipv6/conf/all/forwarding");
 
 		enc_doctor_check_forward(c, AF_INET6, v);
 	}
 
-	if ((c = enc_doctor_add(rep, "seccomp", "seccomp filter"))) {
+	if (want(opts, "seccomp") && (c = enc_doctor_add(rep, "seccomp", "seccomp filter"))) {
 		_cleanup_free_ char *actions = read_proc(proc, "sys/kernel/seccomp/actions_avail");
 		struct enc_seccomp_prog *prog = NULL;
 		struct enc_err e = { 0 };
@@ -766,14 +792,14 @@ void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report
 		}
 		enc_doctor_check_seccomp(c, mode, actions, ninsns, code, msg);
 	}
-	if ((c = enc_doctor_add(rep, "landlock", "Landlock ABI"))) {
+	if (want(opts, "landlock") && (c = enc_doctor_add(rep, "landlock", "Landlock ABI"))) {
 		long abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
 				   LANDLOCK_CREATE_RULESET_VERSION);
 
 		enc_doctor_check_landlock(c, abi < 0 ? -errno : (int)abi);
 	}
 
-	if ((c = enc_doctor_add(rep, "helper", "enclave-helper install"))) {
+	if (want(opts, "helper") && (c = enc_doctor_add(rep, "helper", "enclave-helper install"))) {
 		struct stat st, dst;
 		_cleanup_free_ char *dir = strdup(helper);
 		char *slash = dir ? strrchr(dir, '/') : NULL;
@@ -788,7 +814,7 @@ void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report
 		else
 			enc_doctor_check_helper(c, helper, &st, 0, have_dir ? &dst : NULL, root);
 	}
-	if ((c = enc_doctor_add(rep, "subid", "subordinate ids"))) {
+	if (want(opts, "subid") && (c = enc_doctor_add(rep, "subid", "subordinate ids"))) {
 		struct enc_subid u = { 0 }, g = { 0 };
 		int uerr = 0, gerr = 0;
 		struct passwd *pw = root ? NULL : getpwuid(euid);
@@ -805,13 +831,13 @@ void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report
 		}
 		enc_doctor_check_subid(c, root, name, &u, uerr, &g, gerr);
 	}
-	if ((c = enc_doctor_add(rep, "bootstrap-tools", "debootstrap / mmdebstrap"))) {
+	if (want(opts, "bootstrap-tools") && (c = enc_doctor_add(rep, "bootstrap-tools", "debootstrap / mmdebstrap"))) {
 		_cleanup_free_ char *d = find_program("debootstrap");
 		_cleanup_free_ char *m = find_program("mmdebstrap");
 
 		enc_doctor_check_bootstrap(c, d, m, root);
 	}
-	if ((c = enc_doctor_add(rep, "free-space", "free space for the state"))) {
+	if (want(opts, "free-space") && (c = enc_doctor_add(rep, "free-space", "free space for the state"))) {
 		struct statvfs sv;
 		char fsbuf[48];
 
@@ -821,7 +847,7 @@ void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report
 			enc_doctor_check_space(c, probe_dir, fs_name_of(probe_dir, fsbuf, sizeof(fsbuf)),
 					       (uint64_t)sv.f_bavail * sv.f_frsize, 0);
 	}
-	if ((c = enc_doctor_add(rep, "state-dir", "state directories"))) {
+	if (want(opts, "state-dir") && (c = enc_doctor_add(rep, "state-dir", "state directories"))) {
 		struct enc_doctor_dir dd, rd;
 		char danc[PATH_MAX], ranc[PATH_MAX];
 
@@ -833,4 +859,20 @@ void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report
 			enc_doctor_check_state(c, NULL, &dd, &rd, euid);
 		}
 	}
+}
+
+int enc_doctor_require(const struct enc_doctor_opts *opts, unsigned needs, struct enc_err *err)
+{
+	const char *ids[ENC_DOCTOR_MAX_CHECKS + 1];
+	struct enc_doctor_opts o = { 0 };
+
+	if (opts)
+		o = *opts;
+	enc_doctor_needed_ids(needs, ids);
+	o.only = ids;
+	_cleanup_free_ struct enc_doctor_report *rep = calloc(1, sizeof(*rep));
+	if (!rep)
+		return enc_err_set(err, -ENOMEM, "out of memory");
+	enc_doctor_run(&o, rep);
+	return enc_doctor_refusal(rep, needs, err);
 }

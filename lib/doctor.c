@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "doctor.h"
 #include "parse.h"
 #include "util.h"
@@ -811,4 +812,85 @@ void enc_doctor_check_delegation(struct enc_doctor_check *c, bool root,
 		return;
 	}
 	enc_doctor_set(c, ENC_DOCTOR_OK, false, "%s (controllers: %s)", path, controllers);
+}
+
+/* ---- refusing to start ------------------------------------------------- */
+
+/* Every workspace depends on these; refused when needed and missing. */
+static const char *const baseline_ids[] = {
+	"kernel", "userns", "apparmor-userns", "userns-clone", "syscalls", "idmap",
+	"overlay", "cgroup", "seccomp", "helper", "subid", "state-dir",
+};
+
+static const struct {
+	unsigned need;
+	const char *id;
+} need_ids[] = {
+	{ ENC_NEED_MEMORY, "cgroup-memory" },
+	{ ENC_NEED_SWAP, "cgroup-swap" },
+	{ ENC_NEED_PIDS, "cgroup-pids" },
+	{ ENC_NEED_CPU, "cgroup-cpu" },
+	{ ENC_NEED_NFTABLES, "nftables" },
+};
+
+unsigned enc_doctor_needs_of(const struct enc_workspace_conf *ws)
+{
+	unsigned n = 0;
+
+	if (ws->memory)
+		n |= ENC_NEED_MEMORY;
+	if (ws->swap != UINT64_MAX)
+		n |= ENC_NEED_SWAP;
+	if (ws->pids)
+		n |= ENC_NEED_PIDS;
+	if (ws->cpus)
+		n |= ENC_NEED_CPU;
+	if (ws->network == ENC_NET_DENY || ws->network == ENC_NET_NAT)
+		n |= ENC_NEED_NFTABLES;
+	return n;
+}
+
+void enc_doctor_needed_ids(unsigned needs, const char *ids[ENC_DOCTOR_MAX_CHECKS + 1])
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < ENC_ARRAY_SIZE(baseline_ids); i++)
+		ids[k++] = baseline_ids[i];
+	for (size_t i = 0; i < ENC_ARRAY_SIZE(need_ids); i++)
+		if (needs & need_ids[i].need)
+			ids[k++] = need_ids[i].id;
+	ids[k] = NULL;
+}
+
+static int refuse(const struct enc_doctor_check *c, struct enc_err *err)
+{
+	if (c->fix[0])
+		return enc_err_set(err, -EOPNOTSUPP,
+				   "this host cannot give what the workspace needs: %s: %s (fix: %s)",
+				   c->id, c->detail, c->fix);
+	return enc_err_set(err, -EOPNOTSUPP, "this host cannot give what the workspace needs: %s: %s",
+			   c->id, c->detail);
+}
+
+int enc_doctor_refusal(const struct enc_doctor_report *rep, unsigned needs, struct enc_err *err)
+{
+	/* Report order, so the first refusal is the most basic one. */
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct enc_doctor_check *c = &rep->checks[i];
+		bool asked = false, base = false;
+
+		for (size_t k = 0; k < ENC_ARRAY_SIZE(baseline_ids); k++)
+			if (strcmp(c->id, baseline_ids[k]) == 0)
+				base = true;
+		for (size_t k = 0; k < ENC_ARRAY_SIZE(need_ids); k++)
+			if ((needs & need_ids[k].need) && strcmp(c->id, need_ids[k].id) == 0)
+				asked = true;
+		if (base && c->needed && c->status == ENC_DOCTOR_MISSING)
+			return refuse(c, err);
+		/* Asked for explicitly: a warning means it would not be
+		 * enforced, which is exactly what must not happen silently. */
+		if (asked && c->status != ENC_DOCTOR_OK && c->status != ENC_DOCTOR_SKIP)
+			return refuse(c, err);
+	}
+	return 0;
 }

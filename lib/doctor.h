@@ -42,6 +42,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include "cgroup.h"
+#include "err.h"
 #include "json.h"
 
 enum enc_doctor_status {
@@ -88,6 +89,12 @@ struct enc_doctor_opts {
 	const char *proc_root;
 	/* NULL: ENCLAVE_HELPERDIR "/enclave-helper". */
 	const char *helper_path;
+	/* NULL: every check. Otherwise a NULL-terminated list of check ids:
+	 * only those run (and only their probes), in report order. The
+	 * cgroup checks come as one group: naming any of cgroup,
+	 * cgroup-memory, cgroup-swap, cgroup-pids or cgroup-cpu runs all
+	 * five. */
+	const char *const *only;
 };
 
 /* Run every check into rep (zeroed first). Cannot fail: a check that cannot
@@ -122,6 +129,55 @@ struct enc_doctor_check *enc_doctor_add(struct enc_doctor_report *rep, const cha
 void enc_doctor_set(struct enc_doctor_check *c, enum enc_doctor_status s, bool needed,
 		    const char *fmt, ...) ENC_PRINTF(4, 5);
 void enc_doctor_fix(struct enc_doctor_check *c, const char *fmt, ...) ENC_PRINTF(2, 3);
+
+/* ---- refusing to start (DESIGN §14) ------------------------------------
+ *
+ * A command that needs a guarantee this host cannot give refuses to start
+ * with the very words `enclave doctor` prints for it, never runs weaker.
+ *
+ *   unsigned needs = enc_doctor_needs_of(ws);      (or'ed over workspaces)
+ *   if (enc_doctor_require(NULL, needs, &err) < 0)
+ *           die_err(&err, ...);   // "cannot enforce ...: cgroup-pids: no
+ *                                 //  pids controller: ... (fix: ...)"
+ *
+ * Every workspace needs the baseline (kernel, user namespaces and their
+ * AppArmor/sysctl restrictions, the syscalls, idmapped mounts on the state
+ * file system, overlay, a cgroup hierarchy, seccomp, the helper and
+ * subordinate ids for ordinary users, the state dirs): refused when such a
+ * check is needed and missing. What a workspace asks for on top (a limit,
+ * an egress policy) is refused when its check is anything but ok or skip,
+ * even a warning: a swap limit asked on a host without swap accounting
+ * would otherwise be silently dropped. */
+enum {
+	ENC_NEED_MEMORY = 1 << 0,	/* memory = ...: cgroup-memory */
+	ENC_NEED_SWAP = 1 << 1,		/* swap = ...: cgroup-swap */
+	ENC_NEED_PIDS = 1 << 2,		/* pids = ...: cgroup-pids */
+	ENC_NEED_CPU = 1 << 3,		/* cpus = ...: cgroup-cpu */
+	ENC_NEED_NFTABLES = 1 << 4,	/* network deny or nat: nftables */
+};
+
+struct enc_workspace_conf;
+
+/* What starting this workspace needs beyond the baseline. Pure. */
+unsigned enc_doctor_needs_of(const struct enc_workspace_conf *ws);
+
+/* The check ids a start with these needs depends on, baseline first,
+ * NULL-terminated, static storage (fits ENC_DOCTOR_MAX_CHECKS). */
+void enc_doctor_needed_ids(unsigned needs, const char *ids[ENC_DOCTOR_MAX_CHECKS + 1]);
+
+/* Decide from a report (pure, unit-tested): 0 when the start may go on,
+ * else -EOPNOTSUPP with err->msg "this host cannot give what the
+ * workspace needs: ID: DETAIL (fix: FIX)" for the first check that fails,
+ * DETAIL and FIX being exactly the doctor check's own words (no fix part
+ * when the check has none). A check absent from the report is not
+ * judged. */
+int enc_doctor_refusal(const struct enc_doctor_report *rep, unsigned needs,
+		       struct enc_err *err);
+
+/* Run the checks a start with these needs depends on (only those, so it
+ * takes milliseconds) and apply enc_doctor_refusal(). opts may be NULL;
+ * its `only` is ignored. -ENOMEM possible. */
+int enc_doctor_require(const struct enc_doctor_opts *opts, unsigned needs, struct enc_err *err);
 
 /* ---- pure classification (unit-tested with fake inputs) -------------- */
 

@@ -6,6 +6,9 @@
  *   enclave config [-f FILE] [--pretty]  print the validated model as JSON
  *   enclave create NAME [OPTION...]      = enclave-bootstrap create NAME ...
  *   enclave doctor [--json]              what this host offers and lacks
+ *   enclave up/down/ps/stats/logs        the Enclavefile's workspaces
+ *                                        (enclave-up.c)
+ *   enclave workspace VERB ...           the seed's spellings (enclave-up.c)
  *   enclave X [ARG...]                   runs enclave-X from this install
  *
  * The sub-programs are found next to this executable (so a build tree works
@@ -34,6 +37,9 @@
 
 #define DEFAULT_FILE "Enclavefile"
 
+/* enclave-up.c: up, down, ps, stats, logs, workspace; -1 for other words. */
+int enclave_front(const char *cmd, int argc, char **argv);
+
 /* Commands that are spelled differently at the front door (the seed's
  * spellings): enclave <alias> ... runs <program> <verb> ... */
 static const struct {
@@ -54,8 +60,15 @@ static void usage(FILE *out)
 		"Commands:\n"
 		"  init [-f FILE] [--force]     write a commented starter Enclavefile\n"
 		"  config [-f FILE] [--pretty]  print the validated Enclavefile as JSON\n"
+		"  up [-f FILE] [WS...]         create the sandbox, start the workspaces\n"
+		"  down [-f FILE] [--purge] [WS...]  stop them (--purge: and remove them)\n"
+		"  ps [-f FILE] [--json]        list the sandbox's workspaces\n"
+		"  stats [-f FILE] [--json] [WS...]  state, CPU, memory, pids, net, denials\n"
+		"  logs [--file FILE] [-f] WS   a workspace's output (-f: follow)\n"
+		"  workspace VERB ... [SB] WS   enclave-spawn VERB (port: enclave-net)\n"
 		"  create NAME [OPTION...]      create a sandbox (enclave-bootstrap create)\n"
 		"  doctor [--json]              check the kernel and host for what enclave needs\n"
+		"  auth ...                     enclave-auth: login, logout, list\n"
 		"  bootstrap ...                enclave-bootstrap: build and keep sandboxes\n"
 		"  X [ARG...]                   run enclave-X from this installation\n"
 		"\n"
@@ -436,6 +449,9 @@ int main(int argc, char **argv)
 		return cmd_config(sub_argc, sub_argv);
 	if (strcmp(cmd, "doctor") == 0)
 		return cmd_doctor(sub_argc, sub_argv);
+	int fr = enclave_front(cmd, sub_argc, sub_argv);
+	if (fr >= 0)
+		return fr;
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return ENC_EXIT_OK;

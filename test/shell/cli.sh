@@ -82,3 +82,21 @@ exit_is 0 "config -h" enclave config -h
 like "$(cat "$OUT")" "^Usage: enclave config" "config help"
 exit_is 0 "init --help" enclave init --help
 like "$(cat "$OUT")" "^Usage: enclave init" "init help"
+
+# The front-door verbs (their behaviour: front.sh).
+for verb in up down ps stats logs workspace; do
+	exit_is 0 "$verb --help" enclave "$verb" --help
+	like "$(head -n1 "$OUT")" "^Usage: enclave $verb " "$verb --help: its own usage"
+	is "$(cat "$ERR")" "" "$verb --help: nothing on stderr"
+done
+like "$(enclave --help)" "  up \[-f FILE\] \[WS\.\.\.\] " "--help lists up"
+exit_is 2 "up: unknown option" enclave up --bogus
+like "$(tail -n1 "$ERR")" "^Try 'enclave --help'\.$" "up: usage hint"
+exit_is 2 "up: bad workspace name" enclave up 'no/such'
+exit_is 2 "ps: stray argument" enclave ps extra
+exit_is 2 "ps --purge is not an option" enclave ps --purge
+like "$(cat "$ERR")" "ps: --purge is not an option of 'ps'" "ps --purge: explained"
+exit_is 2 "workspace without a verb" enclave workspace
+exit_is 2 "workspace port without a verb" enclave workspace port
+exit_is 0 "workspace enter --help is enclave-spawn's" enclave workspace enter --help
+like "$(head -n1 "$OUT")" "^Usage: enclave-spawn" "workspace enter reaches enclave-spawn"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "config.h"
 #include "doctor.h"
 
 static struct enc_doctor_check chk;
@@ -711,14 +712,114 @@ static void test_run_fake_proc(void)
 		printf("# %-7s %-17s %s\n", enc_doctor_status_str(rep->checks[i].status),
 		       rep->checks[i].id, rep->checks[i].detail);
 
+	/* Only some checks: only those run. */
+	static const char *const only[] = { "nftables", "cgroup-pids", "kernel", NULL };
+	o.only = only;
+	enc_doctor_run(&o, rep);
+	is_int(rep->n, 7, "only kernel, the five cgroup checks and nftables ran");
+	is_str(rep->checks[0].id, "kernel", "in report order: kernel");
+	is_str(rep->checks[rep->n - 1].id, "nftables", "in report order: nftables last");
+	ok(enc_doctor_find(rep, "userns") == NULL, "userns did not run");
+	o.only = NULL;
+
+	/* The refusal on the real probes, with the fake kernel. */
+	struct enc_err err = {};
+	is_int(enc_doctor_require(&o, ENC_NEED_PIDS, &err), -EOPNOTSUPP, "require: refused");
+	is_str(err.msg,
+	       "this host cannot give what the workspace needs: kernel: 5.10.0-fake is older than 6.1 (idmapped mounts on common file systems, overlayfs over idmapped layers) (fix: install and boot Linux 6.1 or later (e.g. the kernel of Debian 12 or Ubuntu 24.04))",
+	       "require: the kernel check's words");
+
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		printf("# cannot remove %s\n", dir);
 	free(rep);
 }
 
+/* The refusal: what a start needs, judged on a report, in doctor's words. */
+static void test_refusal(void)
+{
+	struct enc_doctor_report *rep = calloc(1, sizeof(*rep));
+	struct enc_workspace_conf ws = { .swap = UINT64_MAX, .network = ENC_NET_NONE };
+	struct enc_doctor_check *c;
+	const char *ids[ENC_DOCTOR_MAX_CHECKS + 1];
+	struct enc_err err = {};
+	struct enc_cgroup_sys s;
+
+	is_int(enc_doctor_needs_of(&ws), 0, "no limits, network none: nothing extra");
+	ws.memory = 1 << 20;
+	ws.pids = 10;
+	ws.cpus = 500;
+	ws.swap = 0;
+	ws.network = ENC_NET_DENY;
+	is_int(enc_doctor_needs_of(&ws),
+	       ENC_NEED_MEMORY | ENC_NEED_PIDS | ENC_NEED_CPU | ENC_NEED_SWAP | ENC_NEED_NFTABLES,
+	       "every limit and deny: all needs");
+	ws = (struct enc_workspace_conf){ .swap = UINT64_MAX, .network = ENC_NET_NAT };
+	is_int(enc_doctor_needs_of(&ws), ENC_NEED_NFTABLES, "nat needs nftables");
+	ws.network = ENC_NET_HOST;
+	is_int(enc_doctor_needs_of(&ws), 0, "host needs no nftables");
+
+	enc_doctor_needed_ids(0, ids);
+	is_str(ids[0], "kernel", "baseline starts with kernel");
+	size_t n = 0;
+	while (ids[n])
+		n++;
+	is_int(n, 12, "baseline: 12 checks");
+	enc_doctor_needed_ids(ENC_NEED_PIDS | ENC_NEED_NFTABLES, ids);
+	is_str(ids[12], "cgroup-pids", "pids asked: cgroup-pids");
+	is_str(ids[13], "nftables", "deny asked: nftables");
+	ok(ids[14] == NULL, "and nothing else");
+
+	/* A healthy report: nothing refused. */
+	fake_hybrid(&s);
+	s.features &= ~(unsigned)(ENC_CGROUP_F_MEMORY_SWAP | ENC_CGROUP_F_CPU);
+	c = enc_doctor_add(rep, "kernel", "k");
+	enc_doctor_check_kernel(c, "6.18.1");
+	enc_doctor_check_cgroups(rep, &s, 0, "", 0, true);
+	c = enc_doctor_add(rep, "nftables", "n");
+	enc_doctor_set(c, ENC_DOCTOR_MISSING, true, "cannot talk to nf_tables");
+	enc_doctor_fix(c, "modprobe nf_tables");
+	is_int(enc_doctor_refusal(rep, ENC_NEED_MEMORY | ENC_NEED_PIDS, &err), 0,
+	       "memory and pids available: no refusal");
+	is_str(err.msg, "", "no message");
+
+	/* A warning is enough to refuse what was asked for explicitly. */
+	is_int(enc_doctor_refusal(rep, ENC_NEED_SWAP, &err), -EOPNOTSUPP, "swap asked, no swap accounting: refused");
+	is_str(err.msg,
+	       "this host cannot give what the workspace needs: cgroup-swap: swap cannot be limited: a workload may swap beyond its memory limit (fix: boot with swapaccount=1 (a kernel with CONFIG_MEMCG_SWAP))",
+	       "swap refusal: doctor's detail and fix");
+	enc_err_clear(&err);
+	is_int(enc_doctor_refusal(rep, ENC_NEED_CPU, &err), -EOPNOTSUPP, "cpus asked, no quota: refused");
+	has_str(err.msg, "cgroup-cpu: CPU quotas cannot be enforced", "cpu refusal words");
+	enc_err_clear(&err);
+	is_int(enc_doctor_refusal(rep, ENC_NEED_NFTABLES, &err), -EOPNOTSUPP, "deny asked, no nftables: refused");
+	is_str(err.msg, "this host cannot give what the workspace needs: nftables: cannot talk to nf_tables (fix: modprobe nf_tables)",
+	       "nftables refusal words");
+	enc_err_clear(&err);
+	is_int(enc_doctor_refusal(rep, 0, &err), 0, "nftables missing but not asked: no refusal");
+
+	/* The baseline refuses only what is needed and missing; the first in
+	 * report order wins. */
+	c = &rep->checks[0];
+	is_str(c->id, "kernel", "kernel is the first check");
+	enc_doctor_check_kernel(c, "5.10.0");
+	is_int(enc_doctor_refusal(rep, ENC_NEED_NFTABLES, &err), -EOPNOTSUPP, "old kernel: refused");
+	has_str(err.msg, "needs: kernel: 5.10.0 is older than 6.1", "the kernel comes first");
+	enc_err_clear(&err);
+	c = enc_doctor_add(rep, "helper", "h");
+	enc_doctor_set(c, ENC_DOCTOR_MISSING, false, "no helper");
+	enc_doctor_check_kernel(&rep->checks[0], "6.1.0");
+	is_int(enc_doctor_refusal(rep, 0, &err), 0, "a missing check that is not needed: no refusal");
+	c->needed = true;
+	is_int(enc_doctor_refusal(rep, 0, &err), -EOPNOTSUPP, "needed and missing: refused");
+	is_str(err.msg, "this host cannot give what the workspace needs: helper: no helper",
+	       "no fix: no fix part");
+	free(rep);
+}
+
 int main(void)
 {
+	test_refusal();
 	test_kernel();
 	test_userns();
 	test_apparmor();
