@@ -868,7 +868,13 @@ int enc_doctor_require(const struct enc_doctor_opts *opts, unsigned needs, struc
 
 	if (opts)
 		o = *opts;
-	enc_doctor_needed_ids(needs, ids);
+	if (o.asked_only) {
+		if (!needs)
+			return 0;
+		enc_doctor_asked_ids(needs, ids);
+	} else {
+		enc_doctor_needed_ids(needs, ids);
+	}
 	o.only = ids;
 	_cleanup_free_ struct enc_doctor_report *rep = calloc(1, sizeof(*rep));
 	if (!rep)

@@ -850,16 +850,26 @@ unsigned enc_doctor_needs_of(const struct enc_workspace_conf *ws)
 	return n;
 }
 
-void enc_doctor_needed_ids(unsigned needs, const char *ids[ENC_DOCTOR_MAX_CHECKS + 1])
+static void needed_ids(unsigned needs, bool baseline, const char *ids[ENC_DOCTOR_MAX_CHECKS + 1])
 {
 	size_t k = 0;
 
-	for (size_t i = 0; i < ENC_ARRAY_SIZE(baseline_ids); i++)
+	for (size_t i = 0; baseline && i < ENC_ARRAY_SIZE(baseline_ids); i++)
 		ids[k++] = baseline_ids[i];
 	for (size_t i = 0; i < ENC_ARRAY_SIZE(need_ids); i++)
 		if (needs & need_ids[i].need)
 			ids[k++] = need_ids[i].id;
 	ids[k] = NULL;
+}
+
+void enc_doctor_needed_ids(unsigned needs, const char *ids[ENC_DOCTOR_MAX_CHECKS + 1])
+{
+	needed_ids(needs, true, ids);
+}
+
+void enc_doctor_asked_ids(unsigned needs, const char *ids[ENC_DOCTOR_MAX_CHECKS + 1])
+{
+	needed_ids(needs, false, ids);
 }
 
 static int refuse(const struct enc_doctor_check *c, struct enc_err *err)

@@ -95,6 +95,11 @@ struct enc_doctor_opts {
 	 * cgroup-memory, cgroup-swap, cgroup-pids or cgroup-cpu runs all
 	 * five. */
 	const char *const *only;
+	/* enc_doctor_require only: check just what the workspace asked for
+	 * (limits, a network policy), not the baseline. For a start, whose
+	 * own steps fail with their own words when the baseline is missing,
+	 * and which must not pay the baseline's probes every time. */
+	bool asked_only;
 };
 
 /* Run every check into rep (zeroed first). Cannot fail: a check that cannot
@@ -164,6 +169,8 @@ unsigned enc_doctor_needs_of(const struct enc_workspace_conf *ws);
 /* The check ids a start with these needs depends on, baseline first,
  * NULL-terminated, static storage (fits ENC_DOCTOR_MAX_CHECKS). */
 void enc_doctor_needed_ids(unsigned needs, const char *ids[ENC_DOCTOR_MAX_CHECKS + 1]);
+/* The same without the baseline: only what was asked for. */
+void enc_doctor_asked_ids(unsigned needs, const char *ids[ENC_DOCTOR_MAX_CHECKS + 1]);
 
 /* Decide from a report (pure, unit-tested): 0 when the start may go on,
  * else -EOPNOTSUPP with err->msg "this host cannot give what the

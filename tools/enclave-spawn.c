@@ -24,6 +24,7 @@
 #include "auth.h"
 #include "cgroup.h"
 #include "config.h"
+#include "doctor.h"
 #include "exitcodes.h"
 #include "fsutil.h"
 #include "json.h"
@@ -584,6 +585,16 @@ static int do_spawn(const struct enc_state *st, struct args *a)
 
 	if (attached)
 		enc_tool_set_fail_status(ENC_EXIT_CANNOT_RUN);
+	/* Never silently weaker: a host that cannot give a limit the
+	 * workspace asks for refuses in doctor's words. (A network policy
+	 * needs no probe here: its setup fails closed, in nftables' words,
+	 * before the workload runs.) */
+	struct enc_doctor_opts dopts = { .asked_only = true };
+	unsigned needs = enc_doctor_needs_of(&a->conf) & ~(unsigned)ENC_NEED_NFTABLES;
+	if (enc_doctor_require(&dopts, needs, &err) < 0) {
+		warn_err(&err);
+		return attached ? ENC_EXIT_CANNOT_RUN : ENC_EXIT_FAILURE;
+	}
 	/* Declared credentials without a stored token: the workspace starts
 	 * without them (enclave-auth(1)); a refused token fails the start
 	 * below, with its reason. */
