@@ -297,6 +297,34 @@ static void test_pool(void)
 	ok(r == 0 && enc_netpool_find(d, 2000, "a", "q1", &n, NULL) == -ENOENT,
 	   "with a predicate, a gone holder of the user makes room (slot %u)", s);
 	close(nd);
+
+	/* Owners: the same user's same-named workspaces of two stores are two
+	 * holders; the record carries the owner; a bad owner is refused. */
+	struct enc_netpool_req o1 = { .uid = 3000, .sandbox = "a", .workspace = "o",
+				      .owner = "/store1/workspaces/a/o" };
+	struct enc_netpool_req o2 = o1;
+	unsigned s1 = 0, s2 = 0;
+	o2.owner = "/store2/workspaces/a/o";
+	r = enc_netpool_alloc(d, &o1, &s1, NULL);
+	r |= enc_netpool_alloc(d, &o2, &s2, NULL);
+	ok(r == 0 && s1 != s2, "same names, two owners: two slots (%u, %u)", s1, s2);
+	char rec[16];
+	snprintf(rec, sizeof(rec), "net/%u", s1);
+	enc_fact_read(d, rec, 256, false, &buf, NULL, NULL);
+	is_str(buf, "3000 a/o /store1/workspaces/a/o\n", "the record names the owner");
+	free(buf);
+	r = enc_netpool_alloc(d, &o1, &s, &e);
+	is_int(r, -EEXIST, "the same owner again: EEXIST");
+	enc_err_clear(&e);
+	struct enc_netpool_req ob = o1;
+	ob.owner = "relative/path";
+	is_int(enc_netpool_alloc(d, &ob, &s, &e), -EINVAL, "a relative owner is refused");
+	enc_err_clear(&e);
+	ob.owner = "/with space";
+	is_int(enc_netpool_alloc(d, &ob, &s, &e), -EINVAL, "an owner with a space is refused");
+	enc_err_clear(&e);
+	is_int(enc_netpool_release(d, s1, 3000, "a", "o", NULL), 0, "owner 1 releases");
+	is_int(enc_netpool_release(d, s2, 3000, "a", "o", NULL), 0, "owner 2 releases");
 	close(d);
 
 	/* A full pool: records written directly, then one holder dies. */
