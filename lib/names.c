@@ -20,6 +20,16 @@ static inline bool is_alnum(char c)
 	       (c >= '0' && c <= '9');
 }
 
+bool enc_gen_id_valid(const char *s)
+{
+	if (!s || strlen(s) != ENC_GEN_ID_LEN)
+		return false;
+	for (size_t i = 0; i < ENC_GEN_ID_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
 const char *enc_name_kind_str(enum enc_name_kind kind)
 {
 	switch (kind) {

@@ -37,4 +37,11 @@ int enc_envname_check(const char *name, struct enc_err *err);
 /* "sandbox", "workspace", "provider". */
 const char *enc_name_kind_str(enum enc_name_kind kind);
 
+/* A generation id: ENC_GEN_ID_LEN lowercase hex digits. Here rather than
+ * in sandbox.c so that the runtime, which checks the id it reads, does not
+ * link sandbox.c and with it rootfs.c and libarchive (and libarchive's
+ * libxml2, ICU, libstdc++...): about 2 ms of dynamic loading per start. */
+#define ENC_GEN_ID_LEN 16
+bool enc_gen_id_valid(const char *s);
+
 #endif

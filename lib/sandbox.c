@@ -128,11 +128,6 @@ static bool line_ok(const char *s, size_t max)
 	return true;
 }
 
-bool enc_gen_id_valid(const char *s)
-{
-	return s && hex_ok(s, ENC_GEN_ID_LEN);
-}
-
 int enc_sandbox_name_check(const char *name, struct enc_err *err)
 {
 	int r = enc_name_check(ENC_NAME_SANDBOX, name, err);

@@ -56,7 +56,6 @@
 #include "names.h"
 #include "state.h"
 
-#define ENC_GEN_ID_LEN 16
 #define ENC_GEN_ID_SIZE (ENC_GEN_ID_LEN + 1)
 #define ENC_TIME_ISO_SIZE 21		/* "2025-01-31T23:59:59Z" + NUL */
 #define ENC_RECIPE_MAX (256 * 1024)	/* bytes of a recipe file */
@@ -114,7 +113,6 @@ int enc_recipe_split_list(const char *s, const char *kind, struct enc_strv *out,
 
 /* enc_name_check(ENC_NAME_SANDBOX) plus the reserved "rootfs-cache". */
 int enc_sandbox_name_check(const char *name, struct enc_err *err);
-bool enc_gen_id_valid(const char *s);
 
 /* Which sandbox a .tmp entry is building: "<name>.XXXXXX" (6 chars from
  * [A-Za-z0-9]) gives <name>. Returns 0, or -EINVAL for anything else
