@@ -106,7 +106,7 @@ struct monitor {
 	int nmarks;
 	const char *mark_name[32];
 	uint64_t mark_ns[32];
-	bool timed_out, oom, pids_hit;
+	bool timed_out, oom, pids_hit, net_lost;
 	bool have_wl_status;
 	int wl_status;
 	int attach_in, attach_out, attach_err;
@@ -1075,7 +1075,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	uint64_t drain_until = 0;
 
 	enum { P_OUT, P_ERR, P_IN, P_INIT, P_SYNC, P_TIMER, P_PIDS, P_EV, P_SIG, P_CALLER, P_NET,
-	       P_N };
+	       P_WATCH, P_N };
 	for (;;) {
 		struct pollfd p[P_N] = {
 			[P_OUT] = { .fd = out_fd, .events = POLLIN },
@@ -1089,6 +1089,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 			[P_SIG] = { .fd = sfd, .events = POLLIN },
 			[P_CALLER] = { .fd = m->status_sock, .events = POLLIN },
 			[P_NET] = { .fd = enc_wsnet_log_fd(&m->net), .events = POLLIN },
+			[P_WATCH] = { .fd = enc_wsnet_watch_fd(&m->net), .events = POLLIN },
 		};
 		int timeout = -1;
 		if (init_done) {
@@ -1099,6 +1100,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 				break;
 			timeout = (int)(drain_until - now);
 			p[P_IN].fd = p[P_TIMER].fd = p[P_PIDS].fd = p[P_EV].fd = -1;
+			p[P_WATCH].fd = -1;
 		}
 		int pr = poll(p, P_N, timeout);
 		if (pr < 0 && errno != EINTR)
@@ -1176,6 +1178,16 @@ in_done:
 			check_cgroup(m);
 		if (p[P_NET].revents)
 			enc_wsnet_log_drain(&m->net, &m->audit);
+		if (p[P_WATCH].revents && !m->net_lost) {
+			struct enc_err we = {};
+			if (enc_wsnet_watch_check(&m->net, &m->audit, &we) < 0) {
+				/* Unfiltered is not an option: end it. */
+				struct enc_audit_field f[] = { ENC_AUDIT_STR("error", we.msg) };
+				audit_event(m, "net_policy_lost", f, 1);
+				m->net_lost = true;
+				enc_cgroup_kill(&m->cg, NULL);
+			}
+		}
 		if (p[P_SIG].revents) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -1241,7 +1253,9 @@ in_done:
 	} else {
 		sig = si.si_status;
 	}
-	if (m->timed_out)
+	if (m->net_lost)
+		reason = ENC_REASON_NET_POLICY;
+	else if (m->timed_out)
 		reason = ENC_REASON_TIMEOUT;
 	else if (m->oom)
 		reason = ENC_REASON_OOM;
@@ -1254,7 +1268,8 @@ in_done:
 	else
 		reason = ENC_REASON_EXITED;
 	/* A quota kill kills init too: report the workload as killed. */
-	if ((m->timed_out || m->oom || m->pids_hit) && !sig && !m->have_wl_status)
+	if ((m->timed_out || m->oom || m->pids_hit || m->net_lost) && !sig &&
+	    !m->have_wl_status)
 		sig = SIGKILL;
 
 	int status = 0;
@@ -1400,6 +1415,7 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 		.attach_err = spec->attach_err,
 		.log = ENC_LOG_INIT,
 		.audit = ENC_AUDIT_INIT,
+		.net = { .watch = -1 },
 	};
 	struct enc_seccomp_prog *prog = NULL;
 	char **envp = NULL;

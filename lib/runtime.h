@@ -42,6 +42,9 @@ enum enc_reason {
 	ENC_REASON_TIMEOUT,
 	ENC_REASON_CPU,
 	ENC_REASON_FAILED,	/* enclave could not start it (exit 125) */
+	ENC_REASON_NET_POLICY,	/* "net_policy_lost": its network policy was
+				 * removed on the host and could not be put
+				 * back; killed (fail closed) */
 };
 
 const char *enc_reason_str(enum enc_reason r);

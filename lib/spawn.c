@@ -81,6 +81,8 @@ const char *enc_reason_str(enum enc_reason r)
 		return "cpu";
 	case ENC_REASON_FAILED:
 		return "failed";
+	case ENC_REASON_NET_POLICY:
+		return "net_policy_lost";
 	}
 	return "unknown";
 }

@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+
 #include "audit.h"
 #include "fsutil.h"
 #include "netlink.h"
@@ -271,6 +274,102 @@ int enc_wsnet_log_fd(const struct enc_wsnet *n)
 	return n->nflog ? enc_nflog_fd(n->nflog) : -1;
 }
 
+/* ---- watching the policy ------------------------------------------------ */
+
+static int rules_now(const char *id, size_t *count)
+{
+	struct enc_nft_counter *c = NULL;
+	size_t k = 0;
+	int r = enc_nft_counters(id, &c, &k, NULL);
+
+	free(c);
+	*count = r == 0 ? k : 0;
+	return r;
+}
+
+static int watch_open(struct enc_wsnet *n, struct enc_err *err)
+{
+	struct mnl_socket *nl;
+	int fd;
+
+	if (rules_now(n->info.id, &n->nrules) < 0 || !n->nrules)
+		return enc_err_set(err, -EIO, "nftables: the rules of workspace %s are not "
+				   "there right after installing them", n->info.id);
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!nl)
+		return enc_err_sys(err, -errno, "cannot open an nftables event socket");
+	if (mnl_socket_bind(nl, 1u << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
+		int e = -errno;
+		mnl_socket_close(nl);
+		return enc_err_sys(err, e, "cannot listen to nftables events");
+	}
+	/* The fd outlives the libmnl wrapper, which only holds it. */
+	fd = dup(mnl_socket_get_fd(nl));
+	mnl_socket_close(nl);
+	if (fd < 0)
+		return enc_err_sys(err, -errno, "cannot listen to nftables events");
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	n->watch = fd;
+	return 0;
+}
+
+int enc_wsnet_watch_fd(const struct enc_wsnet *n)
+{
+	return n->watch;
+}
+
+int enc_wsnet_watch_check(struct enc_wsnet *n, struct enc_audit *a, struct enc_err *err)
+{
+	char buf[8192];
+	size_t now = 0;
+	int r;
+
+	if (n->watch < 0)
+		return 0;
+	/* What changed does not matter, only whether ours is intact: drain
+	 * the events (an overrun, ENOBUFS, is one more reason to look). */
+	while (read(n->watch, buf, sizeof(buf)) > 0 || errno == ENOBUFS)
+		;
+	r = rules_now(n->info.id, &now);
+	if ((r == 0 || r == -ENOENT) && now >= n->nrules)
+		return 0;
+	if (r < 0 && r != -ENOENT)
+		return enc_err_sys(err, r, "nftables: cannot check the rules of workspace %s",
+				   n->info.id);
+
+	/* Gone or cut: remove what is left of ours, add it all again. */
+	_cleanup_nft_batch_ struct enc_nft_batch *rm = enc_nft_batch_new();
+	_cleanup_nft_batch_ struct enc_nft_batch *add = enc_nft_batch_new();
+	struct enc_nft_base base;
+	struct enc_nft_ws ws;
+
+	if (!rm || !add)
+		return enc_err_sys(err, -ENOMEM, "cannot rebuild the nftables batch");
+	enc_nft_base_init(&base);
+	enc_nft_ws_init(&ws);
+	snprintf(ws.id, sizeof(ws.id), "%s", n->info.id);
+	snprintf(ws.ifname, sizeof(ws.ifname), "%s", n->info.ifname);
+	ws.addr4 = n->info.addr4;
+	ws.addr6 = n->info.addr6;
+	ws.mode = n->info.mode;
+	ws.allow = n->spec.allow;
+	ws.n_allow = n->spec.n_allow;
+	ws.log_allowed = n->info.log_allowed;
+	ws.log_group = n->info.group;
+	if ((r = enc_nft_build_remove(rm, n->info.id, n->info.ifname, err)) < 0 ||
+	    (r = enc_nft_batch_send(rm, err)) < 0 ||
+	    (r = enc_nft_build_add(add, &base, &ws, err)) < 0 ||
+	    (r = enc_nft_batch_send(add, err)) < 0)
+		return r;
+	struct enc_audit_field f[] = {
+		ENC_AUDIT_UINT("rules_found", now),
+		ENC_AUDIT_UINT("rules_expected", n->nrules),
+	};
+	if (a)
+		enc_audit_append(a, "net_policy_restored", f, ENC_ARRAY_SIZE(f), NULL);
+	return 1;
+}
+
 int enc_wsnet_setup(struct enc_wsnet *n, const struct enc_ws *w,
 		    const struct enc_wsnet_spec *spec, struct enc_err *err)
 {
@@ -284,8 +383,10 @@ int enc_wsnet_setup(struct enc_wsnet *n, const struct enc_ws *w,
 	int r;
 
 	memset(n, 0, sizeof(*n));
+	n->watch = -1;
 	n->w = w;
 	n->uid = spec->uid;
+	n->spec = *spec;
 	if (spec->mode != ENC_NET_DENY && spec->mode != ENC_NET_NAT)
 		return 0;
 	i->mode = spec->mode;
@@ -376,10 +477,14 @@ int enc_wsnet_setup(struct enc_wsnet *n, const struct enc_ws *w,
 	r = enc_nflog_open(-1, i->group, NFLOG_READ_RATE, &n->nflog, err);
 	if (r < 0)
 		goto fail;
+	r = watch_open(n, err);
+	if (r < 0)
+		goto fail;
 	return 0;
 fail:
 	enc_wsnet_teardown(n, NULL);
 	memset(n, 0, sizeof(*n));
+	n->watch = -1;
 	return r;
 }
 
@@ -475,6 +580,10 @@ int enc_wsnet_teardown(struct enc_wsnet *n, struct enc_err *err)
 		enc_nflog_free(n->nflog);
 		n->nflog = NULL;
 	}
+	if (n->watch >= 0) {
+		close(n->watch);
+		n->watch = -1;
+	}
 	if (n->have_veth || n->have_rules || n->have_record) {
 		k = undo_net(i->ifname, i->id, pool_last(i->slot), err);
 		if (k < 0)
@@ -499,7 +608,7 @@ int enc_wsnet_teardown(struct enc_wsnet *n, struct enc_err *err)
 
 int enc_wsnet_sweep(const struct enc_ws *w, struct enc_err *err)
 {
-	struct enc_wsnet n = { .w = w, .uid = getuid() };
+	struct enc_wsnet n = { .w = w, .uid = getuid(), .watch = -1 };
 	int r;
 
 	r = enc_wsnet_read(w, &n.info, NULL);

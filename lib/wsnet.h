@@ -77,17 +77,6 @@ struct enc_wsnet_info {
  * running, or mode none/host), -EINVAL for a malformed one. */
 int enc_wsnet_read(const struct enc_ws *w, struct enc_wsnet_info *out, struct enc_err *err);
 
-/* The monitor's side. */
-struct enc_wsnet {
-	struct enc_wsnet_info info;
-	bool have_slot, have_record, have_veth, have_rules;
-	struct enc_nflog *nflog;
-	uint64_t audited;		/* "net" records written this run */
-	uint64_t suppressed;		/* events past ENC_WSNET_AUDIT_MAX */
-	uid_t uid;
-	const struct enc_ws *w;
-};
-
 struct enc_wsnet_spec {
 	enum enc_net_mode mode;
 	const struct enc_cidr *allow;
@@ -96,6 +85,21 @@ struct enc_wsnet_spec {
 	uid_t uid;			/* whose workspace (pool quota, record) */
 	int netns_fd;			/* the workspace's network namespace */
 };
+
+/* The monitor's side. */
+struct enc_wsnet {
+	struct enc_wsnet_info info;
+	bool have_slot, have_record, have_veth, have_rules;
+	struct enc_nflog *nflog;
+	int watch;			/* nftables change events, -1 */
+	size_t nrules;			/* counted rules when installed */
+	struct enc_wsnet_spec spec;	/* to reinstall (allow: not owned) */
+	uint64_t audited;		/* "net" records written this run */
+	uint64_t suppressed;		/* events past ENC_WSNET_AUDIT_MAX */
+	uid_t uid;
+	const struct enc_ws *w;
+};
+
 
 /* Build it all (see above). On failure nothing is left and *n is reset. */
 int enc_wsnet_setup(struct enc_wsnet *n, const struct enc_ws *w,
@@ -108,6 +112,21 @@ int enc_wsnet_log_fd(const struct enc_wsnet *n);
  * above). Returns how many were written, or -errno from the socket. */
 struct enc_audit;
 int enc_wsnet_log_drain(struct enc_wsnet *n, struct enc_audit *a);
+
+/* Watching the policy. Whoever administers the host may replace the
+ * whole ruleset (`nft flush ruleset`, a reload of nftables.service, a
+ * firewall manager), which would leave a running workspace unfiltered.
+ * The monitor listens to nftables' change events; after any change it
+ * checks that its workspace's chains are still there with all their
+ * rules, and if not, reinstalls them in one batch (audit record
+ * "net_policy_restored"). If that fails, the caller must kill the
+ * workspace (fail closed): the call returns < 0 and err says why. The
+ * window is the time between the change and the monitor's reinstall
+ * (milliseconds); it exists only for changes made by the host's root,
+ * never by anything inside the workspace. Returns 0 when intact, 1 when
+ * reinstalled. */
+int enc_wsnet_watch_fd(const struct enc_wsnet *n);
+int enc_wsnet_watch_check(struct enc_wsnet *n, struct enc_audit *a, struct enc_err *err);
 
 /* Take down what setup made. Idempotent. */
 int enc_wsnet_teardown(struct enc_wsnet *n, struct enc_err *err);

@@ -348,6 +348,28 @@ else
 	skip "enclave-net log shows the denied destination" "no enclave-net log"
 fi
 
+# ---- the host replaces the ruleset ------------------------------------------------
+
+# The host's root (never the workspace) removing enclave's table, as a
+# reload of nftables.service ("flush ruleset") does: each monitor sees the
+# change and puts its workspace's policy back within moments.
+ok "host: delete table inet enclave" nft delete table inet enclave
+restored() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		nft list chain inet enclave "ws_$A_ID" >/dev/null 2>&1 &&
+			nft list chain inet enclave "ws_$B_ID" >/dev/null 2>&1 &&
+			nft list chain inet enclave forward >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+ok "the monitors put both workspaces' chains back" restored
+like "$(enclave-spawn audit "$SB" a 2>&1)" '"event":"net_policy_restored"' \
+	"a: the audit log records the restore"
+scan a "${deny_targets[@]}"
+check_deny "deny, after the host removed the table"
+
 # ---- root inside the workspace -----------------------------------------------------
 
 # enter --root has no CAP_NET_ADMIN or CAP_NET_RAW (enclave-spawn(1),
@@ -478,6 +500,39 @@ for ((i = 0; i < 50; i++)); do
 done
 ok "ps after the crash (sweeps)" enclave-spawn ps
 is "$(leftovers k "$KW_IF" "$KW_ID" "$KW_SLOT")" "" "k: nothing left after SIGKILL of the monitor and a sweep"
+
+# ---- fail closed ---------------------------------------------------------------------
+
+# When the policy is gone and cannot be put back, the workspace is killed
+# rather than left unfiltered. Made to happen deterministically in a
+# network namespace of this test's own (so no other test's workspaces see
+# the broken table): the monitor is stopped, the table replaced by one
+# whose pool4 set has the wrong type (so the reinstall must fail), and the
+# monitor continued.
+failclosed() {
+	unshare --net bash -c '
+		set -e
+		enclave-spawn start --net deny "$1" fc -- sleep 600
+		mon=$(awk "{ print \$1; exit }" "$ENCLAVE_RUNTIME_DIR/workspaces/$1/fc/monitor")
+		kill -STOP "$mon"
+		nft delete table inet enclave
+		nft add table inet enclave
+		nft add set inet enclave pool4 "{ type inet_service; }"
+		kill -CONT "$mon"
+		for i in $(seq 100); do
+			kill -0 "$mon" 2>/dev/null || break
+			sleep 0.1
+		done
+		nft delete table inet enclave
+	' failclosed "$SB"
+}
+ok "fail closed: a policy that cannot be put back" failclosed
+is "$(jq -r .reason "$ENCLAVE_STATE_DIR/workspaces/$SB/fc/result.json" 2>&1)" net_policy_lost \
+	"fail closed: the workspace was killed, reason net_policy_lost"
+like "$(enclave-spawn audit "$SB" fc 2>&1)" '"event":"net_policy_lost","error":"nftables: cannot add set pool4' \
+	"fail closed: the audit log says why"
+ok "fail closed: ps sweeps what the broken table kept" enclave-spawn ps
+ok "fail closed: no record left" test ! -e "$ENCLAVE_RUNTIME_DIR/workspaces/$SB/fc/net"
 
 # ---- 50 concurrent starts -----------------------------------------------------------
 
