@@ -38,6 +38,7 @@
 #include "runtime.h"
 #include "runtime-internal.h"
 #include "util.h"
+#include "portfwd.h"
 #include "wsnet.h"
 
 #define EXEC_RECORD "exec"
@@ -254,6 +255,7 @@ int enc_spawn_sweep(const struct enc_state *st, struct enc_ws *w, struct enc_err
 	r = enc_wsnet_sweep(w, err);
 	if (r < 0)
 		return r;
+	enc_ports_clear(w);
 	unlinkat(w->run_fd, "init", 0);
 	unlinkat(w->run_fd, "monitor", 0);
 	unlinkat(w->run_fd, EXEC_RECORD, 0);

@@ -44,6 +44,7 @@
 #include "runtime.h"
 #include "runtime-internal.h"
 #include "util.h"
+#include "portfwd.h"
 #include "wsnet.h"
 
 /* How long the caller waits for the workspace to come up. */
@@ -777,6 +778,7 @@ static void check_cgroup(struct monitor *m)
  * and the audit trail goes too. */
 static void end_files(struct monitor *m)
 {
+	enc_ports_clear(m->w);
 	unlinkat(m->w->run_fd, "init", 0);
 	unlinkat(m->w->run_fd, "monitor", 0);
 	unlinkat(m->w->run_fd, "exec", 0);
@@ -942,6 +944,15 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 			monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
 		mark(m, "network");
 	}
+	/* Published ports: bound on the host now, so a port taken there
+	 * fails the start with its name; each forwarder joins the cgroup
+	 * and dies with the workspace. */
+	for (size_t i = 0; i < ws->nports; i++) {
+		if (enc_ports_publish(m->w, m->netns, &m->cg, &ws->ports[i], &e) < 0)
+			monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
+	}
+	if (ws->nports)
+		mark(m, "ports");
 
 	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/user", (int)m->init_pid);
 	_cleanup_close_ int userns = open(nspath, O_RDONLY | O_CLOEXEC);
