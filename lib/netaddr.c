@@ -147,7 +147,7 @@ static int parse_proto(const char *s, size_t n, enum enc_proto *proto,
 			   enc_quote_mem(q, s, n));
 }
 
-static const char *proto_str(enum enc_proto proto)
+const char *enc_proto_str(enum enc_proto proto)
 {
 	switch (proto) {
 	case ENC_PROTO_TCP:
@@ -255,7 +255,7 @@ syntax:
 int enc_format_port(const struct enc_port *p, char *buf, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN];
-	const char *proto = proto_str(p->proto);
+	const char *proto = enc_proto_str(p->proto);
 
 	if (!proto || p->host_port == 0 || p->ws_port == 0)
 		return -EINVAL;
@@ -419,7 +419,7 @@ int enc_parse_cidr(const char *s, struct enc_cidr *c, struct enc_err *err)
 int enc_format_cidr(const struct enc_cidr *c, char *buf, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN];
-	const char *proto = proto_str(c->proto);
+	const char *proto = enc_proto_str(c->proto);
 	int r = enc_format_ip(&c->net, addr, sizeof(addr));
 
 	if (r < 0)

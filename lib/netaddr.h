@@ -49,6 +49,9 @@ struct enc_port {
 	enum enc_proto proto;	/* TCP or UDP, never ANY */
 };
 
+/* "tcp", "udp"; NULL for ENC_PROTO_ANY. */
+const char *enc_proto_str(enum enc_proto proto);
+
 int enc_parse_port(const char *s, struct enc_port *p, struct enc_err *err);
 int enc_format_port(const struct enc_port *p, char *buf, size_t len);
 

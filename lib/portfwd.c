@@ -34,19 +34,6 @@
 
 /* ---- pure helpers ------------------------------------------------------ */
 
-static const char *proto_name(enum enc_proto p)
-{
-	switch (p) {
-	case ENC_PROTO_TCP:
-		return "tcp";
-	case ENC_PROTO_UDP:
-		return "udp";
-	case ENC_PROTO_ANY:
-		break;
-	}
-	return NULL;
-}
-
 static int fit(int n, size_t len)
 {
 	if (n < 0)
@@ -57,7 +44,7 @@ static int fit(int n, size_t len)
 int enc_port_host_str(const struct enc_port *p, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
-	const char *proto = proto_name(p->proto);
+	const char *proto = enc_proto_str(p->proto);
 
 	if (!proto || enc_format_ip(&p->host, a, sizeof(a)) < 0)
 		return -EINVAL;
@@ -69,7 +56,7 @@ int enc_port_host_str(const struct enc_port *p, char *buf, size_t len)
 int enc_port_rec_name(const struct enc_port *p, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
-	const char *proto = proto_name(p->proto);
+	const char *proto = enc_proto_str(p->proto);
 
 	if (!proto || p->host_port == 0 || enc_format_ip(&p->host, a, sizeof(a)) < 0)
 		return -EINVAL;
