@@ -506,6 +506,13 @@ int enc_cgroup_probe(struct enc_cgroup_sys *sys, struct enc_err *err)
 			if (word_in(buf, ctrl_names[c], " \n"))
 				h->ctrls |= CTRL(c);
 	}
+	/* cgroup2 always has cpu.stat (usage_usec) as a core file: the
+	 * scheduler charges every task's runtime to its cgroup2 cgroup
+	 * whether or not the cpu controller is bound there. Taking the
+	 * usage from it spares a hybrid host's workspace the v1 cpuacct
+	 * hierarchy (one mkdir, attach, read and rmdir less per start). */
+	if (sys->v2 >= 0)
+		sys->ctrl_hier[ENC_CG_CPUACCT] = sys->v2;
 	for (int i = 0; i < sys->nhier; i++) {
 		if (sys->hier[i].version == 1)
 			v1 = true;
@@ -513,9 +520,6 @@ int enc_cgroup_probe(struct enc_cgroup_sys *sys, struct enc_err *err)
 			if ((sys->hier[i].ctrls & CTRL(c)) && sys->ctrl_hier[c] < 0)
 				sys->ctrl_hier[c] = i;
 	}
-	/* cgroup2 always has cpu.stat (usage_usec) as a core file. */
-	if (sys->ctrl_hier[ENC_CG_CPUACCT] < 0 && sys->v2 >= 0)
-		sys->ctrl_hier[ENC_CG_CPUACCT] = sys->v2;
 	if (sys->v2 >= 0)
 		sys->mode = v1 ? ENC_CGROUP_MODE_HYBRID : ENC_CGROUP_MODE_UNIFIED;
 	else
@@ -832,6 +836,31 @@ static int apply_limits(struct enc_cgroup *cg, const struct enc_cgroup_limits *l
 	return 0;
 }
 
+/* The hierarchies a workspace with these limits is created in (bit i for
+ * sys->hier[i]): cgroup2 whenever mounted (clone3 into it, cgroup.kill,
+ * cgroup.events, cpu.stat), the memory and pids controllers' (stats and
+ * kill reasons even without a limit), cpu's only for a quota, the v1
+ * cpuacct's only where there is no cgroup2 for the usage, the v1 freezer's
+ * only where there is no cgroup.kill to stop forks racing the kill. Each
+ * hierarchy costs a mkdir, a cgroup.procs write, a read at kill and an
+ * rmdir per start, so the ones a workspace cannot use are left out. */
+static unsigned hier_needed(const struct enc_cgroup_sys *sys, const struct enc_cgroup_limits *lim)
+{
+	unsigned want = CTRL(ENC_CG_MEMORY) | CTRL(ENC_CG_PIDS) | CTRL(ENC_CG_CPUACCT);
+	unsigned mask = 0;
+
+	if (lim->cpu_quota_us)
+		want |= CTRL(ENC_CG_CPU);
+	if (!(sys->features & ENC_CGROUP_F_KILL))
+		want |= CTRL(ENC_CG_FREEZER);
+	if (sys->v2 >= 0)
+		mask |= 1u << sys->v2;
+	for (int c = 0; c < ENC_CG_NCTRL; c++)
+		if ((want & CTRL(c)) && sys->ctrl_hier[c] >= 0)
+			mask |= 1u << sys->ctrl_hier[c];
+	return mask;
+}
+
 int enc_cgroup_create(struct enc_cgroup_sys *sys, const char *name,
 		      const struct enc_cgroup_limits *lim, struct enc_cgroup *cg,
 		      struct enc_err *err)
@@ -857,9 +886,12 @@ int enc_cgroup_create(struct enc_cgroup_sys *sys, const char *name,
 	if (lim->cpu_quota_us)
 		want |= CTRL(ENC_CG_CPU);
 
+	unsigned use = hier_needed(sys, lim);
 	for (int i = 0; i < sys->nhier; i++) {
 		struct enc_cgroup_hier *h = &sys->hier[i];
 
+		if (!(use & (1u << i)))
+			continue;
 		hier_label(h->version, h->ctrls, label, sizeof(label));
 		for (int attempt = 0;; attempt++) {
 			r = ensure_parent(sys, i, want, err);
@@ -1003,6 +1035,50 @@ int enc_cgroup_attach(struct enc_cgroup *cg, pid_t pid, struct enc_err *err)
 		}
 	}
 	return 0;
+}
+
+int enc_cgroup_join_open(const struct enc_cgroup *cg, int fds[ENC_CGROUP_HIER_MAX],
+			 struct enc_err *err)
+{
+	char label[64];
+	int n = 0;
+
+	for (int i = 0; i < cg->nhier; i++) {
+		if (cg->dir_fd[i] < 0 || cg->version[i] != 1)
+			continue;
+		int fd = open_file(cg->dir_fd[i], "tasks", O_WRONLY);
+		if (fd < 0) {
+			hier_label(cg->version[i], cg->ctrls[i], label, sizeof(label));
+			enc_cgroup_join_close(fds, n);
+			return enc_err_sys(err, fd, "cannot open tasks of %s %s/%s", label,
+					   ENC_CGROUP_PARENT, cg->name);
+		}
+		fds[n++] = fd;
+	}
+	return n;
+}
+
+int enc_cgroup_join(const int *fds, int n, int *failed)
+{
+	for (int i = 0; i < n; i++) {
+		/* "0" is the writer itself; through "tasks" it moves just
+		 * this thread, which takes no global lock (see cgroup.h). */
+		if (write(fds[i], "0", 1) != 1) {
+			int r = errno ? -errno : -EIO;
+			if (failed)
+				*failed = i;
+			return r;
+		}
+	}
+	return 0;
+}
+
+void enc_cgroup_join_close(int *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		enc_closep(&fds[i]);
+		fds[i] = -1;
+	}
 }
 
 /* ---- stats and events */

@@ -9,12 +9,20 @@
  *    hierarchy enclave uses (checked with fstatfs to really be cgroupfs) and
  *    says which controller lives where. It changes nothing on the system;
  *    `enclave doctor` may call it. Paths are never assumed.
- *  - Hierarchies used: the cgroup2 hierarchy whenever one is mounted (even
+ *  - Hierarchies known: the cgroup2 hierarchy whenever one is mounted (even
  *    with no controllers, as on hybrid hosts: it still gives cgroup.kill,
  *    cgroup.events, cpu.stat and clone3(CLONE_INTO_CGROUP)), plus each v1
  *    hierarchy carrying memory, pids, cpu, cpuacct or freezer that cgroup2
  *    does not provide. A controller is bound to one hierarchy at a time, so
- *    each controller maps to exactly one hierarchy (sys->ctrl_hier[]).
+ *    each controller maps to exactly one hierarchy (sys->ctrl_hier[]);
+ *    the CPU usage (ENC_CG_CPUACCT) maps to cgroup2's core cpu.stat
+ *    whenever cgroup2 is mounted, to v1 cpuacct only without it.
+ *  - Hierarchies used by one workspace (enc_cgroup_create()): cgroup2,
+ *    memory's and pids' (with or without limits: stats, kill reasons),
+ *    cpu's only when a CPU quota is set, cpuacct's only without cgroup2,
+ *    the v1 freezer only without cgroup.kill. A hierarchy not used has
+ *    cg->dir_fd[i] == -1. enc_cgroup_open() and the sweep look in every
+ *    known hierarchy, so a cgroup made with another set is still found.
  *  - Layout as root: "<mount root>/enclave/<name>" in every hierarchy used.
  *    The "enclave" parent is created on first use by enc_cgroup_create()
  *    and never removed by this module (it is shared by all workspaces).
@@ -216,7 +224,8 @@ void enc_cgroup_sys_close(struct enc_cgroup_sys *sys);
 const char *enc_cgroup_mode_str(enum enc_cgroup_mode mode);
 const char *enc_cgroup_ctrl_str(enum enc_cgroup_ctrl ctrl);
 
-/* Create "enclave/<name>" in every hierarchy and apply the limits. An
+/* Create "enclave/<name>" in every hierarchy it needs (see the contract
+ * above) and apply the limits. An
  * existing cgroup of that name is -EEXIST (sweep first). On failure
  * everything created is removed again and cg is left closed. */
 int enc_cgroup_create(struct enc_cgroup_sys *sys, const char *name,
@@ -237,13 +246,44 @@ void enc_cgroup_close(struct enc_cgroup *cg);
 int enc_cgroup_fd(const struct enc_cgroup *cg);
 
 /* True when clone3 into enc_cgroup_fd() does not place the child in every
- * hierarchy (v1 hierarchies are in use) or there is no fd at all: the
+ * hierarchy used (v1 hierarchies are in use) or there is no fd at all: the
  * runtime must then call enc_cgroup_attach(). */
 bool enc_cgroup_needs_attach(const struct enc_cgroup *cg);
 
-/* Move process pid (0: the caller) into the cgroup in every hierarchy by
- * writing cgroup.procs. Already being there is fine. */
+/* Move process pid (0: the caller) into the cgroup in every hierarchy used by
+ * writing cgroup.procs. Already being there is fine.
+ * Cost: a cgroup.procs write takes the kernel's global
+ * cgroup_threadgroup_rwsem for writing, which waits for an RCU grace
+ * period unless another migration happened within the last one: about
+ * 10-16 ms on a 2-CPU host for an isolated start. Placing a new child
+ * should use clone3(CLONE_INTO_CGROUP) for cgroup2 and
+ * enc_cgroup_join_open() + enc_cgroup_join() for v1 instead. */
 int enc_cgroup_attach(struct enc_cgroup *cg, pid_t pid, struct enc_err *err);
+
+/* Placement without the grace period, for a child that joins by itself
+ * before it runs anything else (the workspace's PID 1):
+ *  - the parent calls enc_cgroup_join_open() before creating the child:
+ *    it opens, write-only and close-on-exec, the v1 "tasks" file of every
+ *    v1 hierarchy the cgroup uses (not cgroup2's, which the child enters
+ *    by clone3(CLONE_INTO_CGROUP)), fills fds[] and returns their number
+ *    (0 when there is nothing to join, e.g. pure cgroup2), or -errno.
+ *    The fds belong to the caller (enc_cgroup_join_close()).
+ *  - the child, still single-threaded, calls enc_cgroup_join() first
+ *    thing: it writes "0" to each fd, which moves the calling thread (the
+ *    whole process, being its only thread) into that v1 cgroup. Moving
+ *    oneself through "tasks" is the one migration that needs no global
+ *    lock. The kernel checks permission against the credentials the file
+ *    was opened with (the parent's), so it works after clone(CLONE_NEWUSER)
+ *    too. Returns 0 or -errno; *failed gets the index of the fd that
+ *    failed. Only write(2): safe right after fork or clone.
+ *  - the child must close the fds before running anything untrusted
+ *    (enclave's PID 1 closes every fd it does not keep).
+ * When enc_cgroup_join_open() returned > 0 and the child joined, no
+ * enc_cgroup_attach() is needed. */
+int enc_cgroup_join_open(const struct enc_cgroup *cg, int fds[ENC_CGROUP_HIER_MAX],
+			 struct enc_err *err);
+int enc_cgroup_join(const int *fds, int n, int *failed);
+void enc_cgroup_join_close(int *fds, int n);
 
 int enc_cgroup_stats(struct enc_cgroup *cg, struct enc_cgroup_stats *st,
 		     struct enc_err *err);

@@ -5,16 +5,23 @@
 #
 #   test/bench/spawn.sh BUILDDIR [RUNS] [MANY]
 #
-# Needs root. Uses a private state dir in /tmp and removes it. Prints:
+# Needs root. Uses a private state dir in /tmp and removes it (the runtime
+# dir too: under the state dir, or under BENCH_RUNTIME_PARENT). On a host
+# shared with other work, run it when the machine is quiet or compare the
+# ratios only: they are measured in interleaved rounds. Prints:
 #   - medians (and p90) of RUNS (default 30) runs of
 #       unshare -Urmpf --mount-proc true
 #       bwrap --unshare-all --die-with-parent --ro-bind ROOTFS / --proc /proc
 #             --dev /dev --tmpfs /tmp true
-#       enclave-spawn run --rm SANDBOX ws -- /bin/true
-#     and the ratio of enclave-spawn to bwrap;
+#       enclave-spawn run --rm --net none SANDBOX ws -- /bin/true
+#     and the ratio of enclave-spawn to bwrap. The three are run in turn
+#     (unshare, bwrap, enclave-spawn, then the next round), so a burst of
+#     load from elsewhere on the machine hits all three alike and the ratio
+#     stays meaningful on a busy host; each ratio is also given per round
+#     (median of enclave/bwrap over the rounds);
 #   - the median per-step breakdown of enclave-spawn (ENCLAVE_TIMING=1);
-#   - MANY (default 200) workspaces started detached: wall time until all
-#     run, memory per idle workspace (monitor + init PSS, and the
+#   - MANY (default 200) workspaces (--net none) started detached: wall
+#     time until all run, memory per idle workspace (monitor + init PSS, and the
 #     workspace cgroup's own charge), disk per workspace before it writes.
 # The rootfs is Debian's minbase from the test cache when the test suite
 # made one (build/test-cache/bookworm-minbase.tar), else the busybox one.
@@ -28,14 +35,21 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 command -v bwrap >/dev/null || { echo "spawn.sh: needs bwrap (apt-get install bubblewrap)" >&2; exit 2; }
 
 export PATH="$build/tools:$PATH"
-export ENCLAVE_STATE_DIR
+export ENCLAVE_STATE_DIR ENCLAVE_RUNTIME_DIR
 ENCLAVE_STATE_DIR=$(mktemp -d /tmp/enclave-bench.XXXXXX)
-export ENCLAVE_RUNTIME_DIR=$ENCLAVE_STATE_DIR/run
+# The runtime dir is /run/enclave by default, a tmpfs on most hosts; here
+# it sits on the state dir's file system unless BENCH_RUNTIME_PARENT names
+# another parent (e.g. /dev/shm to see what a tmpfs /run changes).
+if [ -n "${BENCH_RUNTIME_PARENT:-}" ]; then
+	ENCLAVE_RUNTIME_DIR=$(mktemp -d "$BENCH_RUNTIME_PARENT/enclave-bench-run.XXXXXX")
+else
+	ENCLAVE_RUNTIME_DIR=$ENCLAVE_STATE_DIR/run
+fi
 cleanup() {
 	for i in $(seq 0 $((many - 1))); do
 		enclave-spawn stop --time 0 bench "m$i" >/dev/null 2>&1 || true
 	done
-	rm -rf "$ENCLAVE_STATE_DIR"
+	rm -rf "$ENCLAVE_STATE_DIR" "$ENCLAVE_RUNTIME_DIR"
 	for d in /sys/fs/cgroup/enclave /sys/fs/cgroup/*/enclave; do
 		[ -d "$d" ] && rmdir "$d" 2>/dev/null
 	done
@@ -51,40 +65,108 @@ enclave-bootstrap create bench --method tar --source "$tar" -q
 gen=$(cat "$ENCLAVE_STATE_DIR/sandboxes/bench/current")
 rootfs=$ENCLAVE_STATE_DIR/sandboxes/bench/gen/$gen/rootfs
 echo "# rootfs: $(basename "$tar") ($(du -sh "$rootfs" | cut -f1)), kernel $(uname -r), $(nproc) CPUs"
+echo "# state dir on $(stat -f -c %T "$ENCLAVE_STATE_DIR"), runtime dir on $(stat -f -c %T "$ENCLAVE_RUNTIME_DIR")"
 
-# Time one command RUNS times (after 3 warm-ups); print "median p90" in ms.
-measure() {
-	local i t0 t1 out=()
-	for i in 1 2 3; do "$@" >/dev/null 2>&1; done
-	for ((i = 0; i < runs; i++)); do
-		t0=$EPOCHREALTIME
-		"$@" >/dev/null 2>&1
-		t1=$EPOCHREALTIME
-		out+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+run_unshare() { unshare -Urmpf --mount-proc true; }
+run_bwrap() {
+	bwrap --unshare-all --die-with-parent --ro-bind "$rootfs" / \
+		--proc /proc --dev /dev --tmpfs /tmp /bin/true
+}
+run_enclave() { enclave-spawn run --rm --net none bench ws -- /bin/true; }
+
+
+# Interleaved timing: RUNS rounds of each function named in $@ (after 3
+# warm-up rounds), one after the other in each round. Prints one line per
+# round: the wall time of each, in ms, in the order given.
+interleave() {
+	local i f t0 t1 line
+	for i in 1 2 3; do
+		for f in "$@"; do "$f" >/dev/null 2>&1; done
 	done
-	printf '%s\n' "${out[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+	for ((i = 0; i < runs; i++)); do
+		line=
+		for f in "$@"; do
+			t0=$EPOCHREALTIME
+			"$f" >/dev/null 2>&1
+			t1=$EPOCHREALTIME
+			line+=" $t0 $t1"
+		done
+		echo "$line"
+	done | awk '{ s = ""; for (i = 1; i < NF; i += 2) s = s sprintf(" %.3f", ($(i + 1) - $i) * 1000)
+		print substr(s, 2) }'
+}
+
+# CPU time of a command's whole process tree (perf stat task-clock, which
+# follows every fork), mean of N runs in ms: insensitive to the waits that
+# other load on the machine adds to each hand-off between processes, so it
+# shows what enclave itself costs even on a busy host. Empty without perf.
+cpu_ms() {
+	local n=$1; shift
+	command -v perf >/dev/null || return 0
+	perf stat -r "$n" -x, -e task-clock -- "$@" 2>&1 >/dev/null | awk -F, '$3 == "task-clock" { print $1 }'
+}
+
+# "median p90" of column C (1-based) of the interleave output on stdin.
+col_stats() {
+	awk -v c="$1" '{ print $c }' | sort -n | awk '{ v[NR] = $1 } END {
 		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 		p = v[int(NR * 0.9 + 0.5)]
 		printf "%.2f %.2f\n", m, p }'
 }
 
-read -r u_med u_p90 < <(measure unshare -Urmpf --mount-proc true)
-read -r b_med b_p90 < <(measure bwrap --unshare-all --die-with-parent --ro-bind "$rootfs" / \
-	--proc /proc --dev /dev --tmpfs /tmp /bin/true)
-read -r e_med e_p90 < <(measure enclave-spawn run --rm bench ws -- /bin/true)
+rounds=$(interleave run_unshare run_bwrap run_enclave)
+read -r u_med u_p90 < <(col_stats 1 <<<"$rounds")
+read -r b_med b_p90 < <(col_stats 2 <<<"$rounds")
+read -r e_med e_p90 < <(col_stats 3 <<<"$rounds")
+# CPU: alternate in blocks of 10 so both see the same load.
+cpu=$(for ((i = 0; i < runs; i += 10)); do
+	echo "$(cpu_ms 10 unshare -Urmpf --mount-proc true) $(cpu_ms 10 bwrap --unshare-all \
+		--die-with-parent --ro-bind "$rootfs" / --proc /proc --dev /dev --tmpfs /tmp /bin/true) \
+		$(cpu_ms 10 enclave-spawn run --rm --net none bench ws -- /bin/true)"
+done)
+u_cpu=$(awk '{ t += $1 } END { printf "%.2f", NR ? t / NR : 0 }' <<<"$cpu")
+b_cpu=$(awk '{ t += $2 } END { printf "%.2f", NR ? t / NR : 0 }' <<<"$cpu")
+e_cpu=$(awk '{ t += $3 } END { printf "%.2f", NR ? t / NR : 0 }' <<<"$cpu")
+r_med=$(awk '{ print $3 / $2 }' <<<"$rounds" | sort -n |
+	awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 
-printf '%-58s %8s %8s\n' "start + exit of /bin/true" "median" "p90"
-printf '%-58s %6s ms %5s ms\n' "unshare -Urmpf --mount-proc true" "$u_med" "$u_p90"
-printf '%-58s %6s ms %5s ms\n' "bwrap --unshare-all --ro-bind ROOTFS / --proc --dev --tmpfs" "$b_med" "$b_p90"
-printf '%-58s %6s ms %5s ms\n' "enclave-spawn run --rm (all namespaces, overlay, cgroup...)" "$e_med" "$e_p90"
-awk -v e="$e_med" -v b="$b_med" -v u="$u_med" 'BEGIN {
-	printf "ratio enclave-spawn / bwrap: %.2fx   enclave-spawn / unshare: %.2fx\n", e / b, e / u }'
+printf '%-58s %8s %8s %9s\n' "start + exit of /bin/true ($runs interleaved rounds)" "median" "p90" "CPU mean"
+printf '%-58s %6s ms %5s ms %6s ms\n' "unshare -Urmpf --mount-proc true" "$u_med" "$u_p90" "$u_cpu"
+printf '%-58s %6s ms %5s ms %6s ms\n' "bwrap --unshare-all --ro-bind ROOTFS / --proc --dev --tmpfs" \
+	"$b_med" "$b_p90" "$b_cpu"
+printf '%-58s %6s ms %5s ms %6s ms\n' "enclave-spawn run --rm --net none (namespaces, overlay...)" \
+	"$e_med" "$e_p90" "$e_cpu"
+awk -v e="$e_med" -v b="$b_med" -v u="$u_med" -v r="$r_med" -v ec="$e_cpu" -v bc="$b_cpu" 'BEGIN {
+	printf "ratio enclave-spawn / bwrap: %.2fx (median of per-round ratios %.2fx; CPU time %.2fx)   enclave-spawn / unshare: %.2fx\n",
+		e / b, r, ec / bc, e / u }'
+uptime | sed 's/^.*load/# load/'
+
+# Back-to-back runs keep some kernel state warm that a start on its own
+# does not find: e.g. a v1 cgroup.procs write waits for an RCU grace
+# period unless another migration happened within the last one. So also:
+# starts 100 ms apart (the same interleaving, a pause before each).
+pause_runs=$(( runs / 3 > 10 ? runs / 3 : 10 ))
+apart=$(for ((i = 0; i < pause_runs; i++)); do
+	line=
+	for f in run_bwrap run_enclave; do
+		sleep 0.1
+		t0=$EPOCHREALTIME
+		"$f" >/dev/null 2>&1
+		t1=$EPOCHREALTIME
+		line+=" $t0 $t1"
+	done
+	echo "$line"
+done | awk '{ printf "%.3f %.3f\n", ($2 - $1) * 1000, ($4 - $3) * 1000 }')
+read -r ab_med _ < <(col_stats 1 <<<"$apart")
+read -r ae_med _ < <(col_stats 2 <<<"$apart")
+awk -v b="$ab_med" -v e="$ae_med" -v n="$pause_runs" 'BEGIN {
+	printf "starts 100 ms apart (%d rounds): bwrap %.2f ms, enclave-spawn %.2f ms, ratio %.2fx\n", n, b, e, e / b }'
 
 # Where the time goes: the median of each step over RUNS runs.
 echo
-echo "# enclave-spawn run --rm, median microseconds per step (ENCLAVE_TIMING=1):"
+echo "# enclave-spawn run --rm --net none, median microseconds per step (ENCLAVE_TIMING=1):"
 for ((i = 0; i < runs; i++)); do
-	ENCLAVE_TIMING=1 enclave-spawn run --rm bench ws -- /bin/true 2>&1 >/dev/null |
+	ENCLAVE_TIMING=1 enclave-spawn run --rm --net none bench ws -- /bin/true 2>&1 >/dev/null |
 		sed -n 's/^enclave-spawn: timing: //p'
 done | awk '{
 	for (i = 1; i <= NF; i++) { split($i, kv, "="); gsub("us", "", kv[2]);
@@ -98,12 +180,13 @@ echo "  (start..prepare: lock, sweep check, generation, id slot in the caller;"
 echo "   fork..running: the monitor; workload: /bin/true itself; result..teardown: the end)"
 
 # Many detached workspaces: once one after the other, once four at a time
-# (as a script starting a swarm of agents would).
+# (as a script starting a swarm of agents would). MANY=0 skips this.
+[ "$many" -gt 0 ] || exit 0
 echo
 start_many() {
 	local par=$1 t0 t1 running
 	t0=$EPOCHREALTIME
-	seq 0 $((many - 1)) | xargs -P "$par" -I{} enclave-spawn start bench m{} -- sleep 100000
+	seq 0 $((many - 1)) | xargs -P "$par" -I{} enclave-spawn start --net none bench m{} -- sleep 100000
 	t1=$EPOCHREALTIME
 	running=$(enclave-spawn ps bench | awk -F'\t' '$3 == "running"' | wc -l)
 	awk -v a="$t0" -v b="$t1" -v n="$many" -v r="$running" -v p="$par" 'BEGIN {
