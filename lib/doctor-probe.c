@@ -655,8 +655,10 @@ static void run_cgroups(struct enc_doctor_report *rep, bool root, uid_t euid, bo
 void enc_doctor_run(const struct enc_doctor_opts *opts, struct enc_doctor_report *rep)
 {
 	const char *proc = opts && opts->proc_root ? opts->proc_root : "/proc";
+	const char *env_helper = getenv("ENCLAVE_HELPER");
 	const char *helper = opts && opts->helper_path ? opts->helper_path
-			     : ENCLAVE_HELPERDIR "/enclave-helper";
+			     : env_helper && env_helper[0] == '/' ? env_helper
+								   : ENCLAVE_HELPERDIR "/enclave-helper";
 	uid_t euid = geteuid();
 	bool root = euid == 0;
 	struct enc_doctor_check *c;

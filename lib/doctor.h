@@ -87,7 +87,9 @@ struct enc_doctor_opts {
 	 * a needed check fail; the functional probes always use the real
 	 * kernel. */
 	const char *proc_root;
-	/* NULL: ENCLAVE_HELPERDIR "/enclave-helper". */
+	/* NULL: $ENCLAVE_HELPER when it is an absolute path (the helper a
+	 * build-local install or a test uses), else ENCLAVE_HELPERDIR
+	 * "/enclave-helper". */
 	const char *helper_path;
 	/* NULL: every check. Otherwise a NULL-terminated list of check ids:
 	 * only those run (and only their probes), in report order. The

@@ -96,19 +96,19 @@ exit_is() {
 is() {
 	local got=$1 want=$2 name=$3
 	[ "$got" = "$want" ]
-	t_result $? "$name" || { echo "#   got:  '$got'"; echo "#   want: '$want'"; }
+	t_result $? "$name" || { printf "got:  '%s'\nwant: '%s'\n" "$got" "$want" | t_diag; }
 }
 
 like() {
 	local got=$1 re=$2 name=$3
 	[[ $got =~ $re ]]
-	t_result $? "$name" || { echo "#   '$got'"; echo "#   does not match /$re/"; }
+	t_result $? "$name" || { printf "'%s'\ndoes not match /%s/\n" "$got" "$re" | t_diag; }
 }
 
 unlike() {
 	local got=$1 re=$2 name=$3
 	! [[ $got =~ $re ]]
-	t_result $? "$name" || { echo "#   '$got'"; echo "#   matches /$re/"; }
+	t_result $? "$name" || { printf "'%s'\nmatches /%s/\n" "$got" "$re" | t_diag; }
 }
 
 skip() {

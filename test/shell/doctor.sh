@@ -4,6 +4,10 @@
 # check fail (exit 1), and an ordinary user's view (the helper and
 # subordinate ids are needed there).
 . "$ENCLAVE_SOURCE_DIR/test/lib.sh"
+
+# The helper this test expects: none (a helper installed on the host, e.g.
+# by contrib/quickstart, must not change what is asserted here).
+export ENCLAVE_HELPER=/nonexistent-enclave-test/enclave-helper
 need_root
 need_cmd jq
 
