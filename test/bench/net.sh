@@ -8,6 +8,7 @@
 # Prints, all measured in this one run on the same rootfs:
 #   1. start + exit of /bin/true with --net none and --net deny, RUNS
 #      (default 30) interleaved rounds: medians and the deny/none ratio;
+#      the time until `start` returns (the workload runs) for both;
 #      the monitor's steps for both side by side (ENCLAVE_TIMING=1; deny
 #      adds "network": pool slot, veth, addresses, routes, the nft policy,
 #      and "network-rm": their removal);
@@ -131,6 +132,27 @@ printf '  %-52s %8s ms\n' "enclave-spawn run --rm --net deny" "$d_med"
 awk -v d="$d_med" -v n="$n_med" -v r="$r_med" 'BEGIN {
 	printf "  ratio deny / none: %.2fx (median of per-round ratios %.2fx); deny costs %.2f ms more\n",
 		d / n, r, d - n }'
+
+# Time to running: `start` returns once the workload runs, so this is the
+# start latency proper; the stop that follows each is not timed (a deny
+# workspace's teardown is dominated by the kernel's veth deletion, above).
+start_rounds=$(for ((i = 0; i < runs; i++)); do
+	line=
+	for m in none deny; do
+		t0=$EPOCHREALTIME
+		enclave-spawn start --net "$m" nbench st -- sleep 60 >/dev/null 2>&1
+		t1=$EPOCHREALTIME
+		enclave-spawn stop --time 0 nbench st >/dev/null 2>&1
+		line+=" $t0 $t1"
+	done
+	echo "$line"
+done | awk '{ printf "%.3f %.3f\n", ($2 - $1) * 1000, ($4 - $3) * 1000 }')
+sn_med=$(awk '{ print $1 }' <<<"$start_rounds" | median)
+sd_med=$(awk '{ print $2 }' <<<"$start_rounds" | median)
+printf '  %-52s %8s ms\n' "enclave-spawn start --net none (until running)" "$sn_med"
+printf '  %-52s %8s ms\n' "enclave-spawn start --net deny (until running)" "$sd_med"
+awk -v d="$sd_med" -v n="$sn_med" 'BEGIN {
+	printf "  start latency ratio deny / none: %.2fx (%.2f ms more)\n", d / n, d - n }'
 
 # Where the time goes: the monitor's steps (ENCLAVE_TIMING=1), median us,
 # none and deny side by side (interleaved runs).
