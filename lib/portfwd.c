@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -337,6 +338,11 @@ static struct conn *conn_new(const struct fwd *f, int cfd)
 	c->fd[1] = socket(f->inside.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd[1] < 0)
 		goto fail;
+	/* A relay must not add Nagle's delay to what the ends already
+	 * decided to send: both sides write at once. */
+	int one = 1;
+	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(c->fd[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(c->fd[1], (const struct sockaddr *)&f->inside, f->inside_len) < 0) {
 		if (errno != EINPROGRESS)
 			goto fail;
