@@ -561,6 +561,54 @@ int enc_cgroup_probe_delegated(struct enc_cgroup_sys *sys, int dirfd,
 	return 0;
 }
 
+/* enclave's parent as the caller sees it: "enclave" for root, the
+ * delegated "enclave/user-UID" for an ordinary user (whose workspaces
+ * enclave-helper's cgroup-add places there), each step without symlinks. */
+static int open_parent(int mnt_fd)
+{
+	char user[32];
+	int pfd = open_dir(mnt_fd, ENC_CGROUP_PARENT);
+
+	if (pfd < 0 || geteuid() == 0)
+		return pfd;
+	snprintf(user, sizeof(user), "user-%u", (unsigned)geteuid());
+	int ufd = open_dir(pfd, user);
+	close(pfd);
+	return ufd;
+}
+
+int enc_cgroup_probe_user(struct enc_cgroup_sys *sys, struct enc_err *err)
+{
+	uid_t uid = geteuid();
+	char user[32];
+	int r = enc_cgroup_probe(sys, err);
+
+	if (r < 0)
+		return r;
+	snprintf(user, sizeof(user), "%s/user-%u", ENC_CGROUP_PARENT, (unsigned)uid);
+	for (int i = 0; i < sys->nhier; i++) {
+		struct enc_cgroup_hier *h = &sys->hier[i];
+		struct stat st;
+		int fd = open_parent(h->mnt_fd);
+
+		if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_uid != uid)) {
+			close(fd);
+			fd = -EPERM;
+		}
+		if (fd < 0) {
+			enc_cgroup_sys_close(sys);
+			return enc_err_sys(err, fd, "no cgroup delegated to uid %u: %s/%s",
+					   (unsigned)uid, h->mount, user);
+		}
+		if (h->parent_fd >= 0)
+			close(h->parent_fd);
+		h->parent_fd = fd;
+		h->delegated = true;
+		h->enabled = 0;
+	}
+	return 0;
+}
+
 /* ---- creation */
 
 static void cg_init(struct enc_cgroup *cg)
@@ -968,7 +1016,7 @@ int enc_cgroup_open(struct enc_cgroup_sys *sys, const char *name,
 			if (pfd < 0)
 				pfd = -errno;
 		} else {
-			pfd = open_dir(h->mnt_fd, ENC_CGROUP_PARENT);
+			pfd = open_parent(h->mnt_fd);
 		}
 		if (pfd == -ENOENT)
 			continue;

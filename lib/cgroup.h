@@ -219,6 +219,15 @@ int enc_cgroup_probe(struct enc_cgroup_sys *sys, struct enc_err *err);
 int enc_cgroup_probe_delegated(struct enc_cgroup_sys *sys, int dirfd,
 			       struct enc_err *err);
 
+/* Ordinary users (DESIGN.md §4, §8), on any host layout (v2, hybrid,
+ * v1): like enc_cgroup_probe(), with enclave's parent in every hierarchy
+ * being the caller's "enclave/user-EUID" that enclave-helper's cgroup-add
+ * made and gave to the caller (must exist and be owned by the effective
+ * uid, else -ENOENT/-EPERM naming it). Nothing above it is ever written.
+ * Without it, enc_cgroup_open() (and the sweep) run by a non-root caller
+ * also look beneath "enclave/user-EUID" rather than "enclave". */
+int enc_cgroup_probe_user(struct enc_cgroup_sys *sys, struct enc_err *err);
+
 void enc_cgroup_sys_close(struct enc_cgroup_sys *sys);
 
 const char *enc_cgroup_mode_str(enum enc_cgroup_mode mode);

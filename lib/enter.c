@@ -37,6 +37,7 @@
 #include "seccomp.h"
 #include "runtime.h"
 #include "runtime-internal.h"
+#include "unpriv.h"
 #include "util.h"
 #include "portfwd.h"
 #include "wsnet.h"
@@ -374,7 +375,18 @@ int enc_spawn_enter(const struct enc_state *st, const char *sandbox, const char 
 		struct enc_cgroup cg = {};
 		char name[ENC_WS_CGROUP_NAME_MAX];
 		cgroup_name(&w, name, sizeof(name));
-		r = enc_cgroup_probe(&sys, err);
+		if (enc_unpriv()) {
+			/* An ordinary user may move a process only within its
+			 * delegated subtree: the helper moves us there first
+			 * (it keeps a subtree it delegated before). */
+			int self = enc_pidfd_open(getpid(), 0);
+			r = self < 0 ? enc_err_sys(err, self, "cannot open a pidfd of this process")
+				     : enc_unpriv_cgroup(self, &sys, err);
+			if (self >= 0)
+				close(self);
+		} else {
+			r = enc_cgroup_probe(&sys, err);
+		}
 		if (r == 0)
 			r = enc_cgroup_open(&sys, name, &cg, err);
 		if (r == 0) {

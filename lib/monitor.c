@@ -43,6 +43,7 @@
 #include "seccomp.h"
 #include "runtime.h"
 #include "runtime-internal.h"
+#include "unpriv.h"
 #include "util.h"
 #include "portfwd.h"
 #include "wsnet.h"
@@ -63,7 +64,10 @@ struct monitor {
 	struct enc_ws *w;
 	char gen[ENC_GEN_ID_SIZE];
 	char *rootfs;
-	uid_t base;
+	uid_t base;		/* host uid of uid 0 inside */
+	gid_t gbase;		/* host gid of gid 0 inside */
+	bool unpriv;		/* an ordinary user: the privileged steps go
+				 * through enclave-helper (unpriv.h) */
 	const struct enc_seccomp_prog *seccomp;
 	char **envp;
 	/* auth (issue 7): built by the caller, installed by PID 1, values
@@ -368,6 +372,15 @@ ENC_NORETURN static void child_main(struct monitor *m)
 	}
 	/* A credential change clears the parent-death signal: set it again. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* ...and makes us non-dumpable, with our mm still the host's: then
+	 * only CAP_SYS_PTRACE on the host could open our namespaces, which
+	 * an ordinary user's enter needs (it holds every capability in the
+	 * workspace's user namespace, which it owns, and none on the host).
+	 * Dumpable again, we are reachable by the namespace's owner and by
+	 * root inside; never by the workload's user, which is another uid
+	 * and holds no capability. */
+	if (m->unpriv)
+		prctl(PR_SET_DUMPABLE, 1);
 	/* The cgroup namespace is made now, after the monitor placed us in
 	 * the workspace's cgroup, so it is rooted there. */
 	if (unshare(CLONE_NEWCGROUP) < 0) {
@@ -588,7 +601,7 @@ static int prepare_sources(struct monitor *m, struct enc_mount_sources *src,
 
 	*src = (struct enc_mount_sources){
 		.ns_uid_base = m->base,
-		.ns_gid_base = m->base,
+		.ns_gid_base = m->gbase,
 		.user_uid = m->uid,
 		.user_gid = m->uid,
 		.rootfs = m->rootfs,
@@ -597,7 +610,7 @@ static int prepare_sources(struct monitor *m, struct enc_mount_sources *src,
 		/* The home lives in the state dir, owned on disk by the
 		 * workspace user's own host id: a plain clone, no carrier. */
 		.home_owner_uid = m->base + ws->uid,
-		.home_owner_gid = m->base + ws->uid,
+		.home_owner_gid = m->gbase + ws->uid,
 		.project_src = ws->workspace_dir,
 		/* Files the workspace creates in the project belong to the
 		 * invoking user (DESIGN §5). */
@@ -870,8 +883,20 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	char cgname[ENC_WS_CGROUP_NAME_MAX];
 	enc_ws_cgroup_name(m->w, cgname, sizeof(cgname));
 	mark(m, "log+audit");
-	if (enc_cgroup_probe(&m->cgsys, &e) < 0)
+	if (m->unpriv) {
+		/* The user's delegated subtree, with the monitor moved into it:
+		 * clone3(CLONE_INTO_CGROUP) and the v1 joins need the monitor
+		 * beneath the subtree the user may write. */
+		int self = enc_pidfd_open(getpid(), 0);
+		int cr0 = self < 0 ? enc_err_sys(&e, self, "cannot open a pidfd of the monitor")
+				   : enc_unpriv_cgroup(self, &m->cgsys, &e);
+		if (self >= 0)
+			close(self);
+		if (cr0 < 0)
+			monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
+	} else if (enc_cgroup_probe(&m->cgsys, &e) < 0) {
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
+	}
 	/* A memory limit without a swap limit would let the workload swap
 	 * past it: where the host accounts swap, no swap unless asked. */
 	if (ws->memory && ws->swap == UINT64_MAX && (m->cgsys.features & ENC_CGROUP_F_MEMORY_SWAP)) {
@@ -938,9 +963,13 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	if (m->njoin == 0 && enc_cgroup_needs_attach(&m->cg) &&
 	    enc_cgroup_attach(&m->cg, m->init_pid, &e) < 0)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
-	if (write_map(m->init_pid, "uid_map", m->base, &e) < 0 ||
-	    write_map(m->init_pid, "gid_map", m->base, &e) < 0)
+	if (m->unpriv) {
+		if (enc_unpriv_uidmap(m->init_pidfd, m->base, m->gbase, &e) < 0)
+			monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
+	} else if (write_map(m->init_pid, "uid_map", m->base, &e) < 0 ||
+		   write_map(m->init_pid, "gid_map", m->gbase, &e) < 0) {
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
+	}
 
 	mark(m, "idmaps");
 	char nspath[64];
@@ -985,8 +1014,13 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
 	}
 	struct enc_mount_fds mfds = ENC_MOUNT_FDS_INIT;
-	if (enc_mounts_prepare_idmapped(&m->src, userns, &mfds, NULL, &e) < 0)
+	if (m->unpriv) {
+		if (enc_unpriv_mounts(m->st, m->rootfs, userns, m->setup ? -1 : m->w->dir_fd,
+				      m->setup ? NULL : ws->workspace_dir, m->uid, &mfds, &e) < 0)
+			monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
+	} else if (enc_mounts_prepare_idmapped(&m->src, userns, &mfds, NULL, &e) < 0) {
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
+	}
 	int all[] = { mfds.rootfs, mfds.persist, mfds.persist_upper, mfds.persist_work,
 		      mfds.home, mfds.project };
 	int send[ENC_MSG_MAX_FDS];
@@ -1426,6 +1460,31 @@ static int pick_generation(const struct enc_state *st, const char *sandbox, stru
 	return enc_fact_write(w->dir_fd, "generation", line, strlen(line), 0600, false, err);
 }
 
+/* What the ordinary user's path (through enclave-helper) does not do yet:
+ * said before anything starts, rather than half-done. */
+static int unpriv_supported(const struct monitor *m, struct enc_err *err)
+{
+	const struct enc_workspace_conf *ws = m->ws;
+
+	if (m->setup)
+		return enc_err_set(err, -EOPNOTSUPP,
+				   "sandbox setup commands need root for now (run enclave-bootstrap as root)");
+	if (ws->overlay == ENC_OVERLAY_PERSISTENT)
+		return enc_err_set(err, -EOPNOTSUPP,
+				   "overlay mode persistent is not supported for ordinary users yet; use tmp or readonly");
+	if (ws->network == ENC_NET_DENY || ws->network == ENC_NET_NAT)
+		return enc_err_set(err, -EOPNOTSUPP,
+				   "network mode %s is not supported for ordinary users yet; use --net none",
+				   enc_net_mode_str(ws->network));
+	if (ws->network == ENC_NET_HOST)
+		return enc_err_set(err, -EOPNOTSUPP,
+				   "network mode host is not supported for ordinary users; use --net none");
+	if (ws->nports)
+		return enc_err_set(err, -EOPNOTSUPP,
+				   "published ports are not supported for ordinary users yet");
+	return 0;
+}
+
 int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spec,
 		    struct enc_spawn_handle *h, struct enc_err *err)
 {
@@ -1505,7 +1564,20 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 	if (r < 0)
 		goto out;
 	mark(&m, "prepare");
-	m.base = ENC_IDPOOL_BASE + slot * ENC_IDPOOL_SIZE;
+	m.unpriv = enc_unpriv();
+	if (m.unpriv) {
+		uint32_t ub = 0, gb = 0;
+		r = unpriv_supported(&m, err);
+		if (r == 0)
+			r = enc_unpriv_idbase(slot, &ub, &gb, err);
+		if (r < 0)
+			goto out;
+		m.base = ub;
+		m.gbase = gb;
+	} else {
+		m.base = ENC_IDPOOL_BASE + slot * ENC_IDPOOL_SIZE;
+		m.gbase = m.base;
+	}
 
 	/* The home directory on disk belongs to the workspace user's host id
 	 * (see mounts.h); it is created here so a failed start leaves no

@@ -433,10 +433,14 @@ static void op_mount(void)
 		 * no symlink anywhere in it (a user cannot point it at another
 		 * user's files), and beneath it only the validated
 		 * SB/gen/ID/rootfs, without symlinks, "..", or mount crossings. */
+		/* Resolved as the caller: a store in the caller's own 0700
+		 * tree is reachable, and nothing the caller could not reach. */
+		as_caller(true);
 		base = (int)syscall(SYS_openat2, AT_FDCWD, req.store, &how, sizeof(how));
 		if (base < 0)
 			fail(ENC_EXIT_FAILURE, "cannot open store %s: %m", req.store);
 		tree = enc_openat(base, req.path, O_PATH | O_DIRECTORY, 0, &e);
+		as_caller(false);
 		check(tree, &e, "rootfs");
 		/* Read-only: a generation is immutable (DESIGN §6). */
 		ofds[nofds++] = clone_idmapped(tree, userns, MOUNT_ATTR_RDONLY |
@@ -779,7 +783,14 @@ static void op_cgroup(void)
 			if (q->pids && has_ctrl(&h[i], "pids") && put(dir, "pids.max", "%u", q->pids))
 				fail(ENC_EXIT_FAILURE, "cannot limit pids in %s: %m", h[i].path);
 		}
-		{
+		struct stat ds;
+		if (fstat(dir, &ds) < 0)
+			fail(ENC_EXIT_FAILURE, "cannot stat %s: %m", name);
+		/* Already delegated (nobody but us makes user-UID beneath our
+		 * root-owned parent): the limits above are refreshed, the
+		 * ownership stands; another workspace of the user may be
+		 * running in it. */
+		if (ds.st_uid != ruid) {
 			static const char *const own2[] = { "cgroup.procs", "cgroup.subtree_control",
 							     "cgroup.threads" };
 			static const char *const own1[] = { "cgroup.procs", "tasks" };
