@@ -1472,16 +1472,9 @@ static int unpriv_supported(const struct monitor *m, struct enc_err *err)
 	if (ws->overlay == ENC_OVERLAY_PERSISTENT)
 		return enc_err_set(err, -EOPNOTSUPP,
 				   "overlay mode persistent is not supported for ordinary users yet; use tmp or readonly");
-	if (ws->network == ENC_NET_DENY || ws->network == ENC_NET_NAT)
-		return enc_err_set(err, -EOPNOTSUPP,
-				   "network mode %s is not supported for ordinary users yet; use --net none",
-				   enc_net_mode_str(ws->network));
 	if (ws->network == ENC_NET_HOST)
 		return enc_err_set(err, -EOPNOTSUPP,
 				   "network mode host is not supported for ordinary users; use --net none");
-	if (ws->nports)
-		return enc_err_set(err, -EOPNOTSUPP,
-				   "published ports are not supported for ordinary users yet");
 	return 0;
 }
 

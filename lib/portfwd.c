@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -652,6 +654,18 @@ ENC_NORETURN static void forwarder_main(const struct fwd_start *s)
 		enc_err_sys(&e, r, "cannot read the forwarder's start time");
 		fwd_fail(s->sync, &e);
 	}
+	/* An ordinary user has CAP_SYS_ADMIN only in the workspace's user
+	 * namespace (it owns it), and joining a network namespace needs it
+	 * in our own too: join the owner first. Our ids are then the
+	 * namespace's, so "nobody" below is the workspace's own. */
+	if (geteuid() != 0) {
+		int uns = ioctl(s->netns, NS_GET_USERNS);
+		if (uns < 0 || setns(uns, CLONE_NEWUSER) < 0) {
+			enc_err_sys(&e, -errno, "cannot join the workspace's user namespace");
+			fwd_fail(s->sync, &e);
+		}
+		close(uns);
+	}
 	if (setns(s->netns, CLONE_NEWNET) < 0) {
 		enc_err_sys(&e, -errno, "cannot join the workspace's network namespace");
 		fwd_fail(s->sync, &e);
@@ -701,6 +715,10 @@ static uid_t fwd_uid(const struct enc_ws *w)
 	_cleanup_free_ char *s = NULL;
 	uint32_t slot;
 
+	/* An ordinary user's forwarder becomes nobody of the workspace's
+	 * user namespace, which it joins (see forwarder_main). */
+	if (geteuid() != 0)
+		return NOBODY;
 	if (w->dir_fd >= 0 && enc_fact_read(w->dir_fd, "idslot", 32, true, &s, NULL, NULL) == 0 &&
 	    enc_parse_u32(s, 0, ENC_IDPOOL_SLOTS - 1, &slot, NULL) == 0)
 		return (uid_t)(ENC_IDPOOL_BASE + slot * ENC_IDPOOL_SIZE + NOBODY);

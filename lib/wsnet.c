@@ -21,6 +21,8 @@
 #include "audit.h"
 #include "fsutil.h"
 #include "netlink.h"
+#include "client.h"
+#include "unpriv.h"
 #include "util.h"
 #include "wsnet.h"
 
@@ -287,14 +289,25 @@ static int rules_now(const char *id, size_t *count)
 	return r;
 }
 
+static int reinstall(struct enc_wsnet *n, struct enc_err *err);
+
 static int watch_open(struct enc_wsnet *n, struct enc_err *err)
 {
 	struct mnl_socket *nl;
 	int fd;
 
-	if (rules_now(n->info.id, &n->nrules) < 0 || !n->nrules)
-		return enc_err_set(err, -EIO, "nftables: the rules of workspace %s are not "
-				   "there right after installing them", n->info.id);
+	/* The count the watch compares against. The host's root may have
+	 * replaced the ruleset between our batch and this read (the kernel
+	 * serialises batches, not us): then put it back, as the watch would,
+	 * a few times before giving up. */
+	for (int tries = 0; rules_now(n->info.id, &n->nrules) < 0 || !n->nrules; tries++) {
+		if (tries == 3)
+			return enc_err_set(err, -EIO, "nftables: the rules of workspace %s do not "
+					   "stay installed", n->info.id);
+		int r = reinstall(n, err);
+		if (r < 0)
+			return r;
+	}
 	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (!nl)
 		return enc_err_sys(err, -errno, "cannot open an nftables event socket");
@@ -337,7 +350,22 @@ int enc_wsnet_watch_check(struct enc_wsnet *n, struct enc_audit *a, struct enc_e
 		return enc_err_sys(err, r, "nftables: cannot check the rules of workspace %s",
 				   n->info.id);
 
-	/* Gone or cut: remove what is left of ours, add it all again. */
+	r = reinstall(n, err);
+	if (r < 0)
+		return r;
+	struct enc_audit_field f[] = {
+		ENC_AUDIT_UINT("rules_found", now),
+		ENC_AUDIT_UINT("rules_expected", n->nrules),
+	};
+	if (a)
+		enc_audit_append(a, "net_policy_restored", f, ENC_ARRAY_SIZE(f), NULL);
+	return 1;
+}
+
+/* Remove what is left of the workspace's rules and add them all again. */
+static int reinstall(struct enc_wsnet *n, struct enc_err *err)
+{
+	int r;
 	_cleanup_nft_batch_ struct enc_nft_batch *rm = enc_nft_batch_new();
 	_cleanup_nft_batch_ struct enc_nft_batch *add = enc_nft_batch_new();
 	struct enc_nft_base base;
@@ -361,13 +389,55 @@ int enc_wsnet_watch_check(struct enc_wsnet *n, struct enc_audit *a, struct enc_e
 	    (r = enc_nft_build_add(add, &base, &ws, err)) < 0 ||
 	    (r = enc_nft_batch_send(add, err)) < 0)
 		return r;
-	struct enc_audit_field f[] = {
-		ENC_AUDIT_UINT("rules_found", now),
-		ENC_AUDIT_UINT("rules_expected", n->nrules),
-	};
-	if (a)
-		enc_audit_append(a, "net_policy_restored", f, ENC_ARRAY_SIZE(f), NULL);
-	return 1;
+	return 0;
+}
+
+/* An ordinary user's network: the same template, built by enclave-helper
+ * (which owns the pool slot, the veth, the rules and the forwarding
+ * sysctl), with the NFLOG fd handed back. The policy watch needs
+ * CAP_NET_ADMIN over the host's namespace to read the rules back, so an
+ * ordinary user's monitor does not watch (enclave-helper(8)). */
+static int setup_unpriv(struct enc_wsnet *n, const struct enc_ws *w,
+			const struct enc_wsnet_spec *spec, struct enc_err *err)
+{
+	struct enc_wsnet_info *i = &n->info;
+	char allow[ENC_NFT_ALLOW_MAX][64];
+	const char *av[ENC_NFT_ALLOW_MAX];
+	struct ench_net out = { .nflog_fd = -1 };
+	int r;
+
+	for (size_t k = 0; k < spec->n_allow; k++) {
+		enc_format_cidr(&spec->allow[k], allow[k], sizeof(allow[k]));
+		av[k] = allow[k];
+	}
+	r = ench_net_up(enc_helper_path(), spec->netns_fd, w->sandbox, pool_name(w),
+			spec->mode == ENC_NET_NAT, av, spec->n_allow, spec->log_allowed, &out, err);
+	if (r < 0)
+		return r;
+	n->have_slot = n->have_veth = n->have_rules = true;
+	i->slot = out.slot;
+	i->group = out.group;
+	snprintf(i->ifname, sizeof(i->ifname), "%s", out.ifname);
+	snprintf(i->id, sizeof(i->id), "%s", out.id);
+	if (record_ip(out.addr4, &i->addr4) < 0 || record_ip(out.host4, &i->host4) < 0 ||
+	    record_ip(out.addr6, &i->addr6) < 0 || record_ip(out.host6, &i->host6) < 0) {
+		close(out.nflog_fd);
+		r = enc_err_set(err, -EPROTO, "enclave-helper: bad addresses in its net-up reply");
+		goto fail;
+	}
+	r = record_write(w, i, err);
+	if (r < 0) {
+		close(out.nflog_fd);
+		goto fail;
+	}
+	n->have_record = true;
+	r = enc_nflog_new(out.nflog_fd, NFLOG_READ_RATE, &n->nflog, err);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	enc_wsnet_teardown(n, NULL);
+	return r;
 }
 
 int enc_wsnet_setup(struct enc_wsnet *n, const struct enc_ws *w,
@@ -401,6 +471,8 @@ int enc_wsnet_setup(struct enc_wsnet *n, const struct enc_ws *w,
 	if (spec->n_allow > ENC_NFT_ALLOW_MAX)
 		return enc_err_set(err, -EINVAL, "allow: at most %u rules, got %zu",
 				   ENC_NFT_ALLOW_MAX, spec->n_allow);
+	if (enc_unpriv())
+		return setup_unpriv(n, w, spec, err);
 	if (spec->mode == ENC_NET_NAT || spec->n_allow) {
 		r = enc_wsnet_forwarding(err);
 		if (r < 0)
@@ -583,6 +655,19 @@ int enc_wsnet_teardown(struct enc_wsnet *n, struct enc_err *err)
 	if (n->watch >= 0) {
 		close(n->watch);
 		n->watch = -1;
+	}
+	if (enc_unpriv()) {
+		/* The helper undoes what it made, for this user's workspace
+		 * only; idempotent. */
+		if (n->have_veth || n->have_rules || n->have_slot || n->have_record) {
+			r = ench_net_down(enc_helper_path(), n->w->sandbox, pool_name(n->w), err);
+			n->have_veth = n->have_rules = n->have_slot = false;
+		}
+		if (n->have_record && r == 0) {
+			unlinkat(n->w->run_fd, ENC_WSNET_FILE, 0);
+			n->have_record = false;
+		}
+		return r;
 	}
 	if (n->have_veth || n->have_rules || n->have_record) {
 		k = undo_net(i->ifname, i->id, pool_last(i->slot), err);

@@ -32,6 +32,7 @@
 #include "runtime.h"
 #include "state.h"
 #include "tool.h"
+#include "unpriv.h"
 #include "util.h"
 #include "workspace.h"
 #include "wsnet.h"
@@ -574,7 +575,20 @@ static int do_publish(const struct enc_state *st, const struct args *a)
 		die("workspace %s/%s is not running", a->sandbox, a->ws);
 	_cleanup_close_ int nsfd = open_netns(&w);
 	enc_ws_cgroup_name(&w, cgname, sizeof(cgname));
-	if (enc_cgroup_probe(&sys, &err) < 0 || enc_cgroup_open(&sys, cgname, &cg, &err) < 0)
+	int r;
+	if (enc_unpriv()) {
+		/* The forwarder must join the workspace's cgroup, which an
+		 * ordinary user may only move a process into from within its
+		 * delegated subtree: the helper moves us there first. */
+		int self = enc_pidfd_open(getpid(), 0);
+		r = self < 0 ? enc_err_sys(&err, self, "cannot open a pidfd of this process")
+			     : enc_unpriv_cgroup(self, &sys, &err);
+		if (self >= 0)
+			close(self);
+	} else {
+		r = enc_cgroup_probe(&sys, &err);
+	}
+	if (r < 0 || enc_cgroup_open(&sys, cgname, &cg, &err) < 0)
 		die_err(&err, ENC_EXIT_FAILURE);
 	int status = ENC_EXIT_OK;
 	for (size_t i = 0; i < a->nspecs; i++) {

@@ -104,8 +104,30 @@ ok "rm w3" u enclave-spawn rm box w3
 ok "rm w4" u enclave-spawn rm box w4
 
 # ---- unsupported yet: said, not half-done ---------------------------------
-exit_is 125 "run: --net deny refused for now" u enclave-spawn run --net deny box w1 -- true
-like "$(cat "$ERR")" "network mode deny is not supported for ordinary users yet" "--net deny: message"
+# ---- deny: the helper wires the veth and the policy ------------------------
+exit_is 0 "run --net deny" u enclave-spawn run --net deny box w1 -- sh -c \
+	'ip -4 -o addr show dev eth0; probe connect 192.0.2.1 443 tcp 1000; echo "connect $?"'
+like "$(cat "$OUT")" "inet 10\.213\.[0-9]+\.[0-9]+/30" "deny: eth0 has an address from the pool"
+like "$(cat "$OUT")" "connect [1-9]" "deny: a connection outside the allowlist fails"
+denied() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		u enclave-spawn audit box w1 2>/dev/null | grep -q '"event":"net","verdict":"deny".*"dst":"192.0.2.1"' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+ok "deny: the attempt is in the audit log" denied
+ok "deny: no record left after the run" test ! -e "$U_HOME/run/workspaces/box/w1/net"
+ok "start --net deny" u enclave-spawn start --net deny box wn -- sleep 600
+WN_IF=$(sed -n 's/.*ifname=\(en[0-9a-f]*\) .*/\1/p' "$U_HOME/run/workspaces/box/wn/net")
+like "$WN_IF" '^en[0-9a-f]{8}$' "deny: the record names the host end"
+ok "deny: the host end exists while it runs" ip link show dev "$WN_IF"
+ok "deny: its chain is in the host's table" nft list chain inet enclave "ws_${WN_IF#en}"
+ok "stop wn" u enclave-spawn stop box wn
+fails "deny: the host end is gone after stop" ip link show dev "$WN_IF"
+fails "deny: its chain is gone after stop" nft list chain inet enclave "ws_${WN_IF#en}"
+ok "rm wn (frees its id block)" u enclave-spawn rm box wn
 
 # ---- start / ps / enter / stop --------------------------------------------
 exit_is 0 "start" u enclave-spawn start --net none box svc -- sh -c 'echo up; exec sleep 600'
@@ -144,6 +166,25 @@ exit_is 0 "ps after stop" u enclave-spawn ps
 like "$(grep -P '^box\tsvc\t' "$OUT")" "^box	svc	stopped	" "ps: stopped"
 is "$(find /sys/fs/cgroup -maxdepth 4 -type d -path "*/enclave/user-$H_UID/*" 2>/dev/null)" "" \
 	"stop: no workspace cgroup left"
+
+# ---- published ports: the forwarder joins the workspace's user namespace -
+PORT=$((20000 + $$ % 20000))
+ok "start -p (port published at start)" u enclave-spawn start --net none \
+	-p "127.0.0.1:$PORT:3000" box web -- busybox nc -ll -p 3000 -e echo hello-user
+answer() {
+	local i got
+	for ((i = 0; i < 30; i++)); do
+		got=$(busybox nc 127.0.0.1 "$1" </dev/null 2>/dev/null) && [ -n "$got" ] && { echo "$got"; return; }
+		sleep 0.1
+	done
+}
+is "$(answer "$PORT")" "hello-user" "ports: the published port answers on the host"
+ok "enclave-net publish as the user" u enclave-net publish box web "127.0.0.1:$((PORT + 1)):3000"
+is "$(answer "$((PORT + 1))")" "hello-user" "ports: published at runtime"
+FWD=$(pgrep -n -f '^enclave-fwd' || true)
+ok "stop web" u enclave-spawn stop box web
+fails "ports: nothing listens after stop" busybox nc -z 127.0.0.1 "$PORT"
+ok "rm web" u enclave-spawn rm box web
 
 # ---- limits through the delegated cgroup ----------------------------------
 exit_is 137 "fork bomb: killed" u enclave-spawn run --net none --pids 32 --timeout 60s \
