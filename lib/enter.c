@@ -259,6 +259,7 @@ int enc_spawn_sweep(const struct enc_state *st, struct enc_ws *w, struct enc_err
 	enc_ports_clear(w);
 	unlinkat(w->run_fd, "init", 0);
 	unlinkat(w->run_fd, "monitor", 0);
+	unlinkat(w->run_fd, ENC_WS_STOPPING, 0);
 	unlinkat(w->run_fd, EXEC_RECORD, 0);
 
 	if (leftovers) {

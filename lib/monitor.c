@@ -1352,13 +1352,14 @@ in_done:
 	mclose(&m->netns);
 	enc_wsnet_log_drain(&m->net, &m->audit);
 	uint64_t net_suppressed = m->net.suppressed;
-	int tr = enc_wsnet_teardown(&m->net, &te);
-	if (m->net.info.ifname[0])
-		mark(m, "network-rm");
-	int tc = enc_cgroup_destroy(&m->cg, tr < 0 ? NULL : &te);
-	m->have_cg = tc < 0;
-	if (tr == 0)
-		tr = tc;
+	/* The network's removal waits in the kernel for the veth to go
+	 * (tens of ms of RCU grace periods): done after the caller has its
+	 * answer, with the lock still held and ENC_WS_STOPPING saying so,
+	 * so `run` returns at once and the next start waits for it. No
+	 * process of the workspace is left to use it. */
+	bool net_later = m->net.info.ifname[0] != '\0';
+	int tr = enc_cgroup_destroy(&m->cg, &te);
+	m->have_cg = tr < 0;
 	mark(m, "cgroup-rm");
 	mclose(&m->rundir);
 	if (!m->ephemeral)
@@ -1375,8 +1376,41 @@ in_done:
 	mark(m, "teardown");
 	print_marks(m);
 
+	if (net_later &&
+	    enc_fact_write(m->w->run_fd, ENC_WS_STOPPING, "", 0, 0600, false, NULL) < 0)
+		net_later = false;
+	if (!net_later)
+		enc_wsnet_teardown(&m->net, NULL);
 	snprintf(buf, sizeof(buf), "X %d", status);
 	reply(m, buf);
+	mclose(&m->status_sock);
+	if (net_later) {
+		/* Nothing more for the caller: let go of its terminal and
+		 * pipes, so a reader of our output sees its end now. */
+		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int fd = 0; fd <= 2 && devnull >= 0; fd++)
+			dup2(devnull, fd);
+		if (devnull > 2)
+			close(devnull);
+		if (m->attach_in > 2)
+			close(m->attach_in);
+		if (m->attach_out > 2)
+			close(m->attach_out);
+		if (m->attach_err > 2)
+			close(m->attach_err);
+		struct enc_err ne = {};
+		if (enc_wsnet_teardown(&m->net, &ne) < 0) {
+			/* The sweep of the next command retries from the net
+			 * record, which stays. */
+			struct enc_audit_field nf[] = { ENC_AUDIT_STR("error", ne.msg) };
+			if (enc_audit_open(m->w->dir_fd, ENC_AUDIT_FILE, 0, &m->audit, NULL) == 0) {
+				audit_event(m, "net_teardown_failed", nf, 1);
+				enc_audit_close(&m->audit);
+			}
+		}
+		/* ENC_WS_STOPPING stays: the next holder of the lock removes
+		 * it, once our exit has released the lock. */
+	}
 	_exit(0);
 }
 
@@ -1744,8 +1778,11 @@ int enc_spawn_wait(struct enc_spawn_handle *h, int *exit_status, struct enc_err 
 			break;
 		}
 	}
+	/* The monitor may still be undoing the network (ENC_WS_STOPPING):
+	 * reap it if it is done, else leave it (the workspace lock, which it
+	 * still holds, is what the next command waits for). */
 	if (h->monitor_child > 0)
-		waitpid(h->monitor_child, NULL, 0);
+		waitpid(h->monitor_child, NULL, WNOHANG);
 	h->monitor_child = 0;
 	return 0;
 }

@@ -120,6 +120,15 @@ int enc_ws_lock(struct enc_ws *w, bool wait, struct enc_err *err)
 	if (fd < 0)
 		return fd;
 	r = enc_lock_take(fd, ENC_LOCK_EXCLUSIVE, wait, NULL);
+	/* A monitor in its last step: wait for it (milliseconds). */
+	for (int step = 1, waited = 0; r == -EWOULDBLOCK && waited < ENC_WS_STOPPING_WAIT_MS &&
+	     faccessat(w->run_fd, ENC_WS_STOPPING, F_OK, AT_SYMLINK_NOFOLLOW) == 0;) {
+		poll(NULL, 0, step);
+		waited += step;
+		if (step < 20)
+			step *= 2;
+		r = enc_lock_take(fd, ENC_LOCK_EXCLUSIVE, false, NULL);
+	}
 	if (r < 0) {
 		close(fd);
 		if (r == -EWOULDBLOCK)
@@ -128,6 +137,9 @@ int enc_ws_lock(struct enc_ws *w, bool wait, struct enc_err *err)
 		return enc_err_sys(err, r, "cannot lock workspace %s/%s", w->sandbox, w->name);
 	}
 	w->lock_fd = fd;
+	/* The stopping monitor before us is gone (it leaves the file to us,
+	 * so no waiter sees it vanish before the lock is free). */
+	unlinkat(w->run_fd, ENC_WS_STOPPING, 0);
 	return 0;
 }
 
@@ -143,7 +155,10 @@ int enc_ws_running(const struct enc_ws *w, struct enc_err *err)
 {
 	if (w->lock_fd >= 0)
 		return 0;	/* we hold it: nobody else is running it */
-	return enc_lock_held(w->dir_fd, "lock", err);
+	int r = enc_lock_held(w->dir_fd, "lock", err);
+	if (r == 1 && faccessat(w->run_fd, ENC_WS_STOPPING, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;	/* ended; its monitor is only tidying up */
+	return r;
 }
 
 static int64_t now_ms(void)

@@ -59,8 +59,18 @@ void enc_ws_close(struct enc_ws *w);
 int enc_ws_open_setup(const struct enc_state *st, const char *sandbox, bool create,
 		      struct enc_ws *w, struct enc_err *err);
 
+/* A monitor that has reported the workload's end (result.json written,
+ * the caller answered) and only undoes the workspace's network still holds
+ * the lock: it says so with this file in the runtime dir, which the next
+ * holder of the lock removes (enc_ws_lock()). Such a
+ * workspace is not running (enc_ws_running() is 0), and enc_ws_lock()
+ * waits for it rather than failing. */
+#define ENC_WS_STOPPING "stopping"
+#define ENC_WS_STOPPING_WAIT_MS 30000
+
 /* Take the workspace lock exclusively. Not waiting, a held lock is -EBUSY
- * "workspace SB/WS is running". */
+ * "workspace SB/WS is running" (after waiting for a stopping monitor, see
+ * ENC_WS_STOPPING). */
 int enc_ws_lock(struct enc_ws *w, bool wait, struct enc_err *err);
 void enc_ws_unlock(struct enc_ws *w);
 

@@ -449,6 +449,9 @@ is "$(cat "$OUT")" "open $ALLOW.10:8080/tcp" "deny: first instruction, allowed"
 exit_is 4 "default mode is deny" enclave-spawn run "$SB" r -- probe connect "$OUTSIDE.10" 8080 tcp 700
 is "$(cat "$OUT")" timeout "default deny: outside address times out"
 exit_is 4 "default deny without an allowlist" enclave-spawn run "$SB" r -- probe connect "$ALLOW.10" 8080 tcp 700
+# run returns with the result; its monitor then removes the network and
+# lets go of the workspace, which wait waits for.
+ok "wait for the ended run's monitor" enclave-spawn wait "$SB" r
 ok "a finished run leaves no record" test ! -e "$ENCLAVE_RUNTIME_DIR/workspaces/$SB/r/net"
 
 exit_is 0 "none: interfaces" enclave-spawn run --net none "$SB" n -- probe ifaces

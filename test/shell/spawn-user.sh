@@ -118,6 +118,7 @@ denied() {
 	return 1
 }
 ok "deny: the attempt is in the audit log" denied
+ok "wait for the ended run's monitor" u enclave-spawn wait box w1
 ok "deny: no record left after the run" test ! -e "$U_HOME/run/workspaces/box/w1/net"
 ok "start --net deny" u enclave-spawn start --net deny box wn -- sleep 600
 WN_IF=$(sed -n 's/.*ifname=\(en[0-9a-f]*\) .*/\1/p' "$U_HOME/run/workspaces/box/wn/net")
