@@ -380,11 +380,7 @@ int enc_spawn_enter(const struct enc_state *st, const char *sandbox, const char 
 			/* An ordinary user may move a process only within its
 			 * delegated subtree: the helper moves us there first
 			 * (it keeps a subtree it delegated before). */
-			int self = enc_pidfd_open(getpid(), 0);
-			r = self < 0 ? enc_err_sys(err, self, "cannot open a pidfd of this process")
-				     : enc_unpriv_cgroup(self, &sys, err);
-			if (self >= 0)
-				close(self);
+			r = enc_unpriv_cgroup_self(&sys, err);
 		} else {
 			r = enc_cgroup_probe(&sys, err);
 		}

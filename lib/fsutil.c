@@ -723,6 +723,23 @@ int enc_lock_held(int dirfd, const char *name, struct enc_err *err)
 	return 0;
 }
 
+int enc_stdio_devnull(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	for (int i = 0; i <= 2; i++)
+		if (dup2(fd, i) < 0) {
+			int r = -errno;
+			close(fd);
+			return r;
+		}
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
 int enc_close_fds_except(const int *keep, size_t nkeep)
 {
 	unsigned int lo = 3;

@@ -89,4 +89,8 @@ int enc_lock_held(int dirfd, const char *name, struct enc_err *err);
  * before exec. Uses close_range(2). */
 int enc_close_fds_except(const int *keep, size_t nkeep);
 
+/* Point standard input, output and error at /dev/null (a detached
+ * process letting go of its caller's terminal and pipes). 0 or -errno. */
+int enc_stdio_devnull(void);
+
 #endif

@@ -887,12 +887,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 		/* The user's delegated subtree, with the monitor moved into it:
 		 * clone3(CLONE_INTO_CGROUP) and the v1 joins need the monitor
 		 * beneath the subtree the user may write. */
-		int self = enc_pidfd_open(getpid(), 0);
-		int cr0 = self < 0 ? enc_err_sys(&e, self, "cannot open a pidfd of the monitor")
-				   : enc_unpriv_cgroup(self, &m->cgsys, &e);
-		if (self >= 0)
-			close(self);
-		if (cr0 < 0)
+		if (enc_unpriv_cgroup_self(&m->cgsys, &e) < 0)
 			monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
 	} else if (enc_cgroup_probe(&m->cgsys, &e) < 0) {
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
@@ -1387,11 +1382,7 @@ in_done:
 	if (net_later) {
 		/* Nothing more for the caller: let go of its terminal and
 		 * pipes, so a reader of our output sees its end now. */
-		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-		for (int fd = 0; fd <= 2 && devnull >= 0; fd++)
-			dup2(devnull, fd);
-		if (devnull > 2)
-			close(devnull);
+		enc_stdio_devnull();
 		if (m->attach_in > 2)
 			close(m->attach_in);
 		if (m->attach_out > 2)
@@ -1684,13 +1675,7 @@ int enc_spawn_start(const struct enc_state *st, const struct enc_spawn_spec *spe
 				_exit(ENC_EXIT_CANNOT_RUN);
 			if (p2 > 0)
 				_exit(0);
-			int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-			if (devnull >= 0) {
-				dup2(devnull, 0);
-				dup2(devnull, 1);
-				dup2(devnull, 2);
-				close(devnull);
-			}
+			enc_stdio_devnull();
 		}
 		monitor_main(&m);
 	}

@@ -637,13 +637,7 @@ ENC_NORETURN static void forwarder_main(const struct fwd_start *s)
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_NAME, "enclave-fwd");
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull >= 0) {
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		dup2(devnull, 2);
-		close(devnull);
-	}
+	enc_stdio_devnull();
 
 	/* Into the workspace's cgroup first: from here on every kill of the
 	 * workspace reaches us. */

@@ -150,3 +150,15 @@ int enc_unpriv_cgroup(int pidfd, struct enc_cgroup_sys *sys, struct enc_err *err
 		return enc_err_set(err, r, "cannot get a delegated cgroup: %s", first.msg);
 	return enc_cgroup_probe_user(sys, err);
 }
+
+int enc_unpriv_cgroup_self(struct enc_cgroup_sys *sys, struct enc_err *err)
+{
+	int self = enc_pidfd_open(getpid(), 0);
+	int r;
+
+	if (self < 0)
+		return enc_err_sys(err, self, "cannot open a pidfd of this process");
+	r = enc_unpriv_cgroup(self, sys, err);
+	close(self);
+	return r;
+}

@@ -54,4 +54,8 @@ int enc_unpriv_mounts(const struct enc_state *st, const char *rootfs, int userns
  * enclave's parent (enc_cgroup_probe_user()). */
 int enc_unpriv_cgroup(int pidfd, struct enc_cgroup_sys *sys, struct enc_err *err);
 
+/* The same, moving the calling process in (the monitor; enter and
+ * enclave-net publish, whose children must join a workspace cgroup). */
+int enc_unpriv_cgroup_self(struct enc_cgroup_sys *sys, struct enc_err *err);
+
 #endif

@@ -580,11 +580,7 @@ static int do_publish(const struct enc_state *st, const struct args *a)
 		/* The forwarder must join the workspace's cgroup, which an
 		 * ordinary user may only move a process into from within its
 		 * delegated subtree: the helper moves us there first. */
-		int self = enc_pidfd_open(getpid(), 0);
-		r = self < 0 ? enc_err_sys(&err, self, "cannot open a pidfd of this process")
-			     : enc_unpriv_cgroup(self, &sys, &err);
-		if (self >= 0)
-			close(self);
+		r = enc_unpriv_cgroup_self(&sys, &err);
 	} else {
 		r = enc_cgroup_probe(&sys, &err);
 	}
