@@ -102,8 +102,11 @@ median() {
 
 # ---- 1. start latency, none vs deny -----------------------------------------
 
-run_none() { enclave-spawn run --rm --net none nbench ws -- /bin/true; }
-run_deny() { enclave-spawn run --rm --net deny nbench ws -- /bin/true; }
+# Two workspaces: a deny run's monitor removes its veth after run has
+# returned, holding its workspace meanwhile, and the next run of the same
+# workspace would wait for that.
+run_none() { enclave-spawn run --rm --net none nbench ws-none -- /bin/true; }
+run_deny() { enclave-spawn run --rm --net deny nbench ws-deny -- /bin/true; }
 run_bwrap() {
 	bwrap --unshare-all --die-with-parent --ro-bind "$rootfs" / \
 		--proc /proc --dev /dev --tmpfs /tmp /bin/true
@@ -158,7 +161,7 @@ awk -v d="$sd_med" -v n="$sn_med" 'BEGIN {
 # none and deny side by side (interleaved runs).
 for ((i = 0; i < runs; i++)); do
 	for m in deny none; do
-		ENCLAVE_TIMING=1 enclave-spawn run --rm --net "$m" nbench ws -- /bin/true 2>&1 >/dev/null |
+		ENCLAVE_TIMING=1 enclave-spawn run --rm --net "$m" nbench "ws-$m" -- /bin/true 2>&1 >/dev/null |
 			sed -n "s/^enclave-spawn: timing: /$m /p"
 	done
 done | awk '{
