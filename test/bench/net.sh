@@ -8,6 +8,8 @@
 # Prints, all measured in this one run on the same rootfs:
 #   1. start + exit of /bin/true with --net none and --net deny, RUNS
 #      (default 30) interleaved rounds: medians and the deny/none ratio;
+#      the same runs spaced 300 ms apart (a deny run's veth is removed
+#      after run returns: back to back, the next run waits for it);
 #      the time until `start` returns (the workload runs) for both;
 #      the monitor's steps for both side by side (ENCLAVE_TIMING=1; deny
 #      adds "network": pool slot, veth, addresses, routes, the nft policy,
@@ -135,6 +137,25 @@ printf '  %-52s %8s ms\n' "enclave-spawn run --rm --net deny" "$d_med"
 awk -v d="$d_med" -v n="$n_med" -v r="$r_med" 'BEGIN {
 	printf "  ratio deny / none: %.2fx (median of per-round ratios %.2fx); deny costs %.2f ms more\n",
 		d / n, r, d - n }'
+
+# run --rm spaced out (300 ms apart), as one runs a command now and then:
+# the veth's removal then happens after run returned, off its path.
+spaced=$(for ((i = 0; i < 10; i++)); do
+	line=
+	for f in run_none run_deny; do
+		sleep 0.3
+		t0=$EPOCHREALTIME
+		"$f" >/dev/null 2>&1
+		t1=$EPOCHREALTIME
+		line+=" $t0 $t1"
+	done
+	echo "$line"
+done | awk '{ printf "%.3f %.3f\n", ($2 - $1) * 1000, ($4 - $3) * 1000 }')
+spn=$(awk '{ print $1 }' <<<"$spaced" | median)
+spd=$(awk '{ print $2 }' <<<"$spaced" | median)
+printf '  %-52s %8s ms\n' "run --rm --net none, runs 300 ms apart" "$spn"
+printf '  %-52s %8s ms\n' "run --rm --net deny, runs 300 ms apart" "$spd"
+awk -v d="$spd" -v n="$spn" 'BEGIN { printf "  spaced ratio deny / none: %.2fx\n", d / n }'
 
 # Time to running: `start` returns once the workload runs, so this is the
 # start latency proper; the stop that follows each is not timed (a deny
