@@ -146,6 +146,9 @@ int enc_veth_delete(struct enc_nl *nl, const char *name, struct enc_err *err);
 /* ---- addresses ------------------------------------------------------- */
 
 #define ENC_NETPOOL_SLOTS 16384u	/* /30 blocks in 10.213.0.0/16 */
+/* The host-wide pool's directory (one per host: the addresses are the
+ * host's); its records are beneath, in net/. */
+#define ENC_NETPOOL_DIR "/run/enclave"
 #define ENC_NETPOOL_OWNER_MAX 1024
 
 struct enc_net_addrs {

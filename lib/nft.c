@@ -209,8 +209,11 @@ int enc_nft_ws_check(const struct enc_nft_ws *ws, struct enc_err *err)
 	case ENC_NET_NONE:
 	case ENC_NET_HOST:
 	default:
+		/* Spelled out here rather than with config.c's table, which
+		 * the setuid helper (linking this file) does not link. */
 		return enc_err_set(err, -EINVAL, "workspace %s: network mode %s has no nftables policy",
-				   ws->id, enc_net_mode_str(ws->mode));
+				   ws->id, ws->mode == ENC_NET_NONE ? "none"
+					   : ws->mode == ENC_NET_HOST ? "host" : "(unknown)");
 	}
 	if (ws->n_allow > ENC_NFT_ALLOW_MAX)
 		return enc_err_set(err, -EINVAL, "workspace %s: %zu allow rules, at most %d",

@@ -53,12 +53,13 @@
 #include "config.h"
 #include "err.h"
 #include "netaddr.h"
+#include "netlink.h"
 #include "nft.h"
 #include "workspace.h"
 
 /* The host-wide pool of workspace addresses: one per host, not per store
  * or user (the addresses are the host's). */
-#define ENC_WSNET_POOL_DIR "/run/enclave"
+#define ENC_WSNET_POOL_DIR ENC_NETPOOL_DIR
 #define ENC_WSNET_FILE "net"
 #define ENC_WSNET_AUDIT_MAX 10000
 

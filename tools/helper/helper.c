@@ -51,9 +51,7 @@
 #define HELPER_CONF ENCLAVE_SYSCONFDIR "/enclave/helper.conf"
 #endif
 #define CAPBIT(c) (1ull << (c))
-/* = ENC_WSNET_POOL_DIR of lib/wsnet.h (not included: it drags in the whole
- * workspace model): the one host-wide address pool. */
-#define POOL_DIR "/run/enclave"
+#define POOL_DIR ENC_NETPOOL_DIR
 
 static uid_t ruid;
 static gid_t rgid;
