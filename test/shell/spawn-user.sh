@@ -187,6 +187,28 @@ ok "stop web" u enclave-spawn stop box web
 fails "ports: nothing listens after stop" busybox nc -z 127.0.0.1 "$PORT"
 ok "rm web" u enclave-spawn rm box web
 
+# ---- enclave up / down as the user ------------------------------------------
+# (two id blocks for its two workspaces: free those of svc and w2)
+ok "rm svc" u enclave-spawn rm box svc
+ok "rm w2" u enclave-spawn rm box w2
+# The sandbox is the one root imported (same recipe: unchanged); the
+# workspaces come up through the helper like any other.
+mkdir -p "$U_HOME/proj"
+printf '[sandbox]\nname = box\nbootstrap_method = tar\nsource = %s\n\n[workspace.up1]\nrun = sleep 600\nnetwork = none\n\n[workspace.up2]\nnetwork = deny\n' \
+	"$U_TAR" >"$U_HOME/proj/Enclavefile"
+chown -R "$H_UID:$H_GID" "$U_HOME/proj"
+exit_is 0 "enclave up as the user" u sh -c "cd '$U_HOME/proj' && enclave up"
+like "$(cat "$OUT")" "box/up1" "up: up1 named"
+like "$(cat "$OUT")" "box/up2" "up: up2 named"
+exit_is 0 "enclave ps as the user" u sh -c "cd '$U_HOME/proj' && enclave ps"
+like "$(grep -P '^box\tup1\t' "$OUT")" "	running	" "up: up1 running"
+like "$(grep -P '^box\tup2\t' "$OUT")" "	running	" "up: up2 running (idle, deny)"
+exit_is 0 "enclave up again: unchanged" u sh -c "cd '$U_HOME/proj' && enclave up"
+like "$(cat "$OUT")" "unchanged" "up again: unchanged"
+exit_is 0 "enclave down as the user" u sh -c "cd '$U_HOME/proj' && enclave down --purge"
+exit_is 0 "ps after down" u sh -c "cd '$U_HOME/proj' && enclave ps"
+unlike "$(cat "$OUT")" "	running	" "down: nothing running"
+
 # ---- limits through the delegated cgroup ----------------------------------
 exit_is 137 "fork bomb: killed" u enclave-spawn run --net none --pids 32 --timeout 60s \
 	--result "$U_HOME/r.json" box fb -- probe forkbomb
