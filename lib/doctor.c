@@ -560,22 +560,6 @@ void enc_doctor_check_bootstrap(struct enc_doctor_check *c, const char *debootst
 		enc_doctor_set(c, ENC_DOCTOR_OK, false, "debootstrap (%s)", debootstrap);
 }
 
-static void format_bytes(uint64_t b, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)b;
-	size_t u = 0;
-
-	while (v >= 1024 && u + 1 < ENC_ARRAY_SIZE(units)) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 " B", b);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[u]);
-}
-
 void enc_doctor_check_space(struct enc_doctor_check *c, const char *path, const char *fs_name,
 			    uint64_t avail, int err)
 {
@@ -586,8 +570,8 @@ void enc_doctor_check_space(struct enc_doctor_check *c, const char *path, const 
 			strerror(-err));
 		return;
 	}
-	format_bytes(avail, have, sizeof(have));
-	format_bytes(ENC_DOCTOR_MIN_FREE, want, sizeof(want));
+	enc_format_size_human(avail, have, sizeof(have));
+	enc_format_size_human(ENC_DOCTOR_MIN_FREE, want, sizeof(want));
 	if (avail < ENC_DOCTOR_MIN_FREE) {
 		/* A bootstrapped Debian with toolchains is several hundred
 		 * MiB, each generation and upper adds to it. */

@@ -246,6 +246,21 @@ int enc_format_size(uint64_t bytes, char *buf, size_t len)
 	return snprintf(buf, len, "%" PRIu64 "%c", bytes >> (10 * (u + 1)), units[u]);
 }
 
+int enc_format_size_human(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		return snprintf(buf, len, "%" PRIu64 " B", bytes);
+	return snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
 /* --- durations ----------------------------------------------------------- */
 
 /* In the only order they may appear. */

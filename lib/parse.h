@@ -49,6 +49,10 @@ int enc_format_size(uint64_t bytes, char *buf, size_t len);
 int enc_format_duration(uint64_t msec, char *buf, size_t len);
 int enc_format_cpus(uint32_t millicpus, char *buf, size_t len);
 
+/* For people, not for parsing back: "512 B", "1.5 GiB" (one decimal,
+ * binary units up to PiB). */
+int enc_format_size_human(uint64_t bytes, char *buf, size_t len);
+
 /*
  * Quoting untrusted input inside error messages ("got '%s'"). Copies at most
  * ENC_QUOTE_INPUT_MAX bytes of the input, escapes backslash, single quote

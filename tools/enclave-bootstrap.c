@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "parse.h"
 #include "rootfs.h"
 #include "sandbox.h"
 #include "state.h"
@@ -319,22 +320,6 @@ static void catch_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-static void human_size(uint64_t b, char *buf, size_t len)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	size_t u = 0;
-
-	while (v >= 1024 && u + 1 < ENC_ARRAY_SIZE(unit)) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 " B", b);
-	else
-		snprintf(buf, len, "%.1f %s", v, unit[u]);
-}
-
 static double elapsed(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -593,7 +578,7 @@ static int cmd_create(struct opts *o)
 	}
 	if (o->quiet)
 		goto done;
-	human_size(rep.size, hs, sizeof(hs));
+	enc_format_size_human(rep.size, hs, sizeof(hs));
 	switch (rep.res) {
 	case ENC_CREATE_UNCHANGED:
 		warnx_("sandbox '%s' already exists with this recipe (generation %s); "
@@ -900,7 +885,7 @@ static int cmd_prune(const struct opts *o)
 	if (fflush(stdout) != 0)
 		die_errno("cannot write");
 	if (!o->quiet) {
-		human_size(p.bytes, hs, sizeof(hs));
+		enc_format_size_human(p.bytes, hs, sizeof(hs));
 		warnx_("%s %u generation%s (%s)", o->dry_run ? "would prune" : "pruned", p.n,
 		       p.n == 1 ? "" : "s", hs);
 	}

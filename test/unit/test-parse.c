@@ -461,6 +461,14 @@ static void test_format(void)
 	is_int(enc_format_cpus(1500, buf, 2), 3, "cpus short buffer length");
 	is_str(buf, "1", "cpus short buffer truncated");
 
+	/* For people: binary units, one decimal. */
+	enc_format_size_human(512, buf, sizeof(buf));
+	is_str(buf, "512 B", "human size: bytes");
+	enc_format_size_human(UINT64_C(1536) << 20, buf, sizeof(buf));
+	is_str(buf, "1.5 GiB", "human size: GiB with a decimal");
+	enc_format_size_human(UINT64_C(3) << 50, buf, sizeof(buf));
+	is_str(buf, "3.0 PiB", "human size: PiB is the largest unit");
+
 	/* Canonical spellings come back unchanged. */
 	static const char *const canon_size[] = { "0", "1", "1023", "1K", "1536M", "2G", "3T", "1025K" };
 	for (size_t i = 0; i < ENC_ARRAY_SIZE(canon_size); i++) {
