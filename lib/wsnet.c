@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
 #include "audit.h"
@@ -326,6 +327,24 @@ static int watch_open(struct enc_wsnet *n, struct enc_err *err)
 	return 0;
 }
 
+/* An nftables event that deletes something. */
+static bool is_removal(uint16_t type)
+{
+	if (NFNL_SUBSYS_ID(type) != NFNL_SUBSYS_NFTABLES)
+		return false;
+	switch (NFNL_MSG_TYPE(type)) {
+	case NFT_MSG_DELTABLE:
+	case NFT_MSG_DELCHAIN:
+	case NFT_MSG_DELRULE:
+	case NFT_MSG_DELSET:
+	case NFT_MSG_DELSETELEM:
+	case NFT_MSG_DELOBJ:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int enc_wsnet_watch_fd(const struct enc_wsnet *n)
 {
 	return n->watch;
@@ -339,10 +358,26 @@ int enc_wsnet_watch_check(struct enc_wsnet *n, struct enc_audit *a, struct enc_e
 
 	if (n->watch < 0)
 		return 0;
-	/* What changed does not matter, only whether ours is intact: drain
-	 * the events (an overrun, ENOBUFS, is one more reason to look). */
-	while (read(n->watch, buf, sizeof(buf)) > 0 || errno == ENOBUFS)
-		;
+	/* Only a removal can take ours away: every other workspace's start
+	 * (additions) would otherwise cost each monitor a dump of its rules.
+	 * What was removed does not matter, only whether ours is intact. An
+	 * overrun (ENOBUFS) may have hidden a removal: look then too. */
+	bool removal = false;
+	for (;;) {
+		ssize_t k = read(n->watch, buf, sizeof(buf));
+		if (k < 0 && (errno == EINTR || errno == ENOBUFS)) {
+			removal |= errno == ENOBUFS;
+			continue;
+		}
+		if (k <= 0)
+			break;
+		int len = (int)k;
+		for (const struct nlmsghdr *h = (const void *)buf; mnl_nlmsg_ok(h, len);
+		     h = mnl_nlmsg_next(h, &len))
+			removal |= is_removal(h->nlmsg_type);
+	}
+	if (!removal)
+		return 0;
 	r = rules_now(n->info.id, &now);
 	if ((r == 0 || r == -ENOENT) && now >= n->nrules)
 		return 0;

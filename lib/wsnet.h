@@ -117,8 +117,9 @@ int enc_wsnet_log_drain(struct enc_wsnet *n, struct enc_audit *a);
 /* Watching the policy. Whoever administers the host may replace the
  * whole ruleset (`nft flush ruleset`, a reload of nftables.service, a
  * firewall manager), which would leave a running workspace unfiltered.
- * The monitor listens to nftables' change events; after any change it
- * checks that its workspace's chains are still there with all their
+ * The monitor listens to nftables' change events; after any removal
+ * (additions cannot take its rules away, and every other workspace's start
+ * is one) it checks that its workspace's chains are still there with all their
  * rules, and if not, reinstalls them in one batch (audit record
  * "net_policy_restored"). If that fails, the caller must kill the
  * workspace (fail closed): the call returns < 0 and err says why. The
