@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "runtime.h"
 #include "sandbox.h"
 #include "sandbox-internal.h"
+#include "unpriv.h"
 /* ---- create and update with setup ------------------------------------------ */
 
 int enc_recipe_from_conf(const struct enc_sandbox_conf *c, struct enc_recipe *r,
@@ -193,6 +195,84 @@ static int fill_tree(const struct enc_recipe *r, int fd, const char *path, int s
 	}
 }
 
+/* ---- an ordinary user's trees --------------------------------------------- */
+
+/* An ordinary user's rootfs holds files of many owners, which only root
+ * of the storage namespace can make and read (lib/unpriv.h): the import
+ * and the measuring run there. mmdebstrap makes its own namespace with
+ * the same ids. The job lives in shared memory: the child's results. */
+struct tree_job {
+	const struct enc_recipe *r;
+	int fd;
+	const char *path;
+	const struct enc_rootfs_opts *ro;
+	bool strip;
+	uint64_t size;
+};
+
+static int fill_in_storage(void *arg, struct enc_err *err)
+{
+	struct tree_job *j = arg;
+	enum enc_adopt_mode adopt;
+	bool adopted = false;
+
+	/* The directory was made by the caller: it becomes "/" of the
+	 * rootfs, root's (the storage ids' 0), as debootstrap leaves it. */
+	if (fchown(j->fd, 0, 0) < 0)
+		return enc_err_sys(err, -errno, "cannot give the rootfs directory to the storage ids");
+	return fill_tree(j->r, j->fd, j->path, -1, NULL, j->ro, &adopt, &adopted, err);
+}
+
+static int measure_in_storage(void *arg, struct enc_err *err)
+{
+	struct tree_job *j = arg;
+
+	return enc_rootfs_measure(j->fd, j->strip, &j->size, NULL, err);
+}
+
+static int storage_job(int (*fn)(void *, struct enc_err *), struct tree_job *tmpl,
+		       uint64_t *size, struct enc_err *err)
+{
+	struct tree_job *j = mmap(NULL, sizeof(*j), PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int ret;
+
+	if (j == MAP_FAILED)
+		return enc_err_sys(err, -errno, "cannot map memory");
+	*j = *tmpl;
+	ret = enc_unpriv_storage_run(fn, j, err);
+	if (size)
+		*size = j->size;
+	munmap(j, sizeof(*j));
+	return ret;
+}
+
+/* fill_tree(), and for an ordinary user the tar and dir imports as root
+ * of the storage namespace (cached_rootfs and debootstrap are root's). */
+static int fill_tree_as_owner(const struct enc_recipe *r, int fd, const char *path, int src_fd,
+			      const char *src_path, const struct enc_rootfs_opts *ro,
+			      enum enc_adopt_mode *adopt, bool *adopted, struct enc_err *err)
+{
+	struct tree_job j = { .r = r, .fd = fd, .path = path, .ro = ro };
+
+	if (!enc_unpriv() || r->method == ENC_BOOTSTRAP_MMDEBSTRAP)
+		return fill_tree(r, fd, path, src_fd, src_path, ro, adopt, adopted, err);
+	if (r->method != ENC_BOOTSTRAP_TAR && r->method != ENC_BOOTSTRAP_DIR)
+		return enc_err_set(err, -EPERM,
+				   "the %s method needs root; ordinary users use tar, dir or mmdebstrap",
+				   enc_bootstrap_method_str(r->method));
+	return storage_job(fill_in_storage, &j, NULL, err);
+}
+
+int enc_sandbox_measure_tree(int fd, bool strip, uint64_t *size, struct enc_err *err)
+{
+	struct tree_job j = { .fd = fd, .strip = strip };
+
+	if (!enc_unpriv())
+		return enc_rootfs_measure(fd, strip, size, NULL, err);
+	return storage_job(measure_in_storage, &j, size, err);
+}
+
 /* Build the base (r without setup) as gen/<base>/ of the temp dir, with
  * its recipe and info, so the commit publishes it too. */
 static int build_base(const struct enc_build *b, const struct enc_recipe *r, const char *base,
@@ -224,12 +304,12 @@ static int build_base(const struct enc_build *b, const struct enc_recipe *r, con
 		*path = NULL;
 		return enc_err_set(err, -ENOMEM, "out of memory");
 	}
-	ret = fill_tree(r, rfd, *path, src_fd, src_path, ro, &adopt, &adopted, err);
+	ret = fill_tree_as_owner(r, rfd, *path, src_fd, src_path, ro, &adopt, &adopted, err);
 	if (ret < 0)
 		return ret;
 	if (ro->cancel && *ro->cancel)
 		return enc_err_set(err, -ECANCELED, "interrupted");
-	ret = enc_rootfs_measure(rfd, enc_sandbox_debian_method(r->method), &size, NULL, err);
+	ret = enc_sandbox_measure_tree(rfd, enc_sandbox_debian_method(r->method), &size, err);
 	if (ret < 0)
 		return ret;
 	if (adopted)
@@ -540,8 +620,8 @@ int enc_sandbox_create(const struct enc_state *st, const struct enc_store *s,
 		.work_fd = b.tmp_fd, .work_path = b.tmp_path,
 	};
 	if (r->setup.n == 0) {
-		ret = fill_tree(r, b.rootfs_fd, b.rootfs_path, src_fd, src_path, &ro, &adopt,
-				&adopted, err);
+		ret = fill_tree_as_owner(r, b.rootfs_fd, b.rootfs_path, src_fd, src_path, &ro,
+					 &adopt, &adopted, err);
 		/* A hard-link farm wrote no file data of its own. */
 		b.data_on_disk = adopted && adopt == ENC_ADOPT_HARDLINK;
 		if (adopted) {
@@ -561,8 +641,9 @@ int enc_sandbox_create(const struct enc_state *st, const struct enc_store *s,
 	/* Setup may have made device nodes too: workspaces get their own
 	 * /dev, so none is kept. */
 	if (ret == 0)
-		ret = enc_rootfs_measure(b.rootfs_fd, enc_sandbox_debian_method(r->method) || r->setup.n,
-					 &size, NULL, err);
+		ret = enc_sandbox_measure_tree(b.rootfs_fd,
+					       enc_sandbox_debian_method(r->method) || r->setup.n,
+					       &size, err);
 	if (ret == 0 && cancelled(o))
 		ret = enc_err_set(err, -ECANCELED, "interrupted");
 	if (ret == 0)

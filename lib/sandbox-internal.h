@@ -23,4 +23,8 @@ int enc_sandbox_write_gen_files(int gfd, const struct enc_recipe *r, const char 
 				uint64_t size, const char *extra_info, bool sync,
 				struct enc_err *err);
 
+/* enc_rootfs_measure() of a rootfs; an ordinary user's as root of the
+ * storage namespace (lib/unpriv.h), where all of it can be read. */
+int enc_sandbox_measure_tree(int fd, bool strip, uint64_t *size, struct enc_err *err);
+
 #endif

@@ -26,6 +26,7 @@
 #include "runtime.h"
 #include "sandbox.h"
 #include "sandbox-internal.h"
+#include "unpriv.h"
 
 /* ---- recipes (pure) ------------------------------------------------------ */
 
@@ -610,7 +611,7 @@ static int claims_finish(const struct enc_store *s, struct claims *c, struct enc
 	int ret = 0;
 
 	for (size_t i = 0; i < c->n; i++) {
-		int r = enc_rm_rf_at(s->tmp_fd, c->v[i].name, enc_err_isset(err) ? NULL : err);
+		int r = enc_unpriv_rm_rf_at(s->tmp_fd, c->v[i].name, enc_err_isset(err) ? NULL : err);
 
 		if (r < 0 && !ret)
 			ret = r;
@@ -1265,7 +1266,7 @@ int enc_build_commit(const struct enc_store *s, struct enc_build *b,
 		 * to the next sweep. */
 		if (b->tmp_fd >= 0)
 			close(steal_fd(&b->tmp_fd));
-		enc_rm_rf_at(s->tmp_fd, b->tmpname, NULL);
+		enc_unpriv_rm_rf_at(s->tmp_fd, b->tmpname, NULL);
 		b->tmpname[0] = '\0';
 	}
 	if (b->rootfs_fd >= 0)
@@ -1284,7 +1285,7 @@ int enc_build_abort(const struct enc_store *s, struct enc_build *b, struct enc_e
 	/* Removed while its lock is still held, so no sweeper races us; if
 	 * this fails, the next sweep finishes the job. */
 	if (b->tmpname[0] && b->lock_fd >= 0)
-		r = enc_rm_rf_at(s->tmp_fd, b->tmpname, err);
+		r = enc_unpriv_rm_rf_at(s->tmp_fd, b->tmpname, err);
 	b->tmpname[0] = '\0';
 	if (b->lock_fd >= 0)
 		close(steal_fd(&b->lock_fd));

@@ -5,11 +5,17 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "build-config.h"
@@ -161,4 +167,186 @@ int enc_unpriv_cgroup_self(struct enc_cgroup_sys *sys, struct enc_err *err)
 	r = enc_unpriv_cgroup(self, sys, err);
 	close(self);
 	return r;
+}
+
+/* ---- storage ids ------------------------------------------------------------ */
+
+/* Run shadow's newuidmap/newgidmap (which do their own checks against
+ * /etc/subuid and /etc/subgid) on pid: 0.. -> base, ENC_IDPOOL_SIZE -> own. */
+static int newidmap(const char *prog, pid_t pid, uint32_t base, uint32_t own,
+		    struct enc_err *err)
+{
+	static const char *const dirs[] = { "/usr/bin", "/bin", "/usr/sbin", "/sbin" };
+	char path[64], spid[16], sbase[16], scount[16], sin2[16], sown[16];
+	char *const envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", NULL };
+	int status;
+	pid_t c;
+
+	path[0] = '\0';
+	for (size_t i = 0; i < ENC_ARRAY_SIZE(dirs) && !path[0]; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], prog);
+		if (access(path, X_OK) < 0)
+			path[0] = '\0';
+	}
+	if (!path[0])
+		return enc_err_set(err, -ENOENT,
+				   "%s is missing: an ordinary user's sandboxes need it (apt-get install uidmap)",
+				   prog);
+	snprintf(spid, sizeof(spid), "%d", (int)pid);
+	snprintf(sbase, sizeof(sbase), "%u", base);
+	snprintf(scount, sizeof(scount), "%u", ENC_IDPOOL_SIZE);
+	snprintf(sin2, sizeof(sin2), "%u", ENC_IDPOOL_SIZE);
+	snprintf(sown, sizeof(sown), "%u", own);
+	char *const argv[] = { path, spid, "0", sbase, scount, sin2, sown, "1", NULL };
+
+	c = fork();
+	if (c < 0)
+		return enc_err_sys(err, -errno, "cannot fork");
+	if (c == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+		}
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	while (waitpid(c, &status, 0) < 0)
+		if (errno != EINTR)
+			return enc_err_sys(err, -errno, "cannot wait for %s", prog);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return enc_err_set(err, -EPERM,
+				   "%s %s 0 %s %s %s %s 1 failed (its message is above): the storage ids must be in /etc/%s",
+				   prog, spid, sbase, scount, sin2, sown,
+				   prog[3] == 'u' ? "subuid" : "subgid");
+	return 0;
+}
+
+struct storage_reply {
+	int code;
+	char msg[ENC_ERR_MSG_MAX];
+};
+
+ENC_NORETURN static void storage_child(int sock, int (*fn)(void *, struct enc_err *), void *arg)
+{
+	struct storage_reply rep = { 0 };
+	struct enc_err e = { 0 };
+	char c = 1;
+
+	/* Never outlive the caller; nothing to clean up on its behalf. The
+	 * first byte says whether the namespace is there (1) or a reply
+	 * with the reason follows (0). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || unshare(CLONE_NEWUSER) < 0) {
+		rep.code = enc_err_sys(&e, -errno, "cannot create a user namespace");
+		c = 0;
+		if (write(sock, &c, 1) != 1)
+			_exit(1);
+		goto out;
+	}
+	if (write(sock, &c, 1) != 1 || read(sock, &c, 1) != 1 || c != 1)
+		_exit(1);	/* the parent failed and says why */
+	/* Root of the namespace: new files belong to the storage ids' 0. The
+	 * supplementary groups are the caller's host groups, unmapped here:
+	 * dropped (newgidmap left setgroups allowed, as the map is not just
+	 * the caller's own gid). */
+	if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0) {
+		rep.code = enc_err_sys(&e, -errno, "cannot become root of the storage namespace");
+		goto out;
+	}
+	rep.code = fn(arg, &e);
+out:
+	if (rep.code < 0)
+		snprintf(rep.msg, sizeof(rep.msg), "%s", e.msg);
+	_exit(write(sock, &rep, sizeof(rep)) == (ssize_t)sizeof(rep) ? 0 : 1);
+}
+
+int enc_unpriv_storage_run(int (*fn)(void *arg, struct enc_err *err), void *arg,
+			   struct enc_err *err)
+{
+	struct storage_reply rep = { .code = -EIO };
+	uint32_t ub, gb;
+	int sv[2], r, status;
+	char c;
+	pid_t pid;
+	ssize_t n;
+
+	r = enc_unpriv_idbase(0, &ub, &gb, err);
+	if (r < 0) {
+		enc_err_prefix(err, "an ordinary user's sandboxes are stored with subordinate ids: ");
+		return r;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return enc_err_sys(err, -errno, "cannot create a socket pair");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		r = enc_err_sys(err, -errno, "cannot fork");
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		storage_child(sv[1], fn, arg);
+	}
+	close(sv[1]);
+	if (read(sv[0], &c, 1) != 1 || c != 1) {
+		n = read(sv[0], &rep, sizeof(rep));
+		if (n == (ssize_t)sizeof(rep))
+			r = enc_err_set(err, rep.code, "%s", rep.msg);
+		else
+			r = enc_err_set(err, -EIO, "the storage namespace's process died");
+		goto out;
+	}
+	r = newidmap("newuidmap", pid, ub, (uint32_t)geteuid(), err);
+	if (r == 0)
+		r = newidmap("newgidmap", pid, gb, (uint32_t)getegid(), err);
+	c = r == 0;
+	if (write(sv[0], &c, 1) != 1 && r == 0)
+		r = enc_err_sys(err, -errno, "the storage namespace's process died");
+	if (r == 0) {
+		do
+			n = read(sv[0], &rep, sizeof(rep));
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t)sizeof(rep))
+			r = enc_err_set(err, -EIO, "the storage namespace's process died");
+		else if (rep.code < 0)
+			r = enc_err_set(err, rep.code, "%s", rep.msg);
+	}
+out:
+	close(sv[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
+struct rm_arg {
+	int dirfd;
+	const char *path;
+};
+
+static int rm_in_storage(void *arg, struct enc_err *err)
+{
+	struct rm_arg *a = arg;
+
+	return enc_rm_rf_at(a->dirfd, a->path, err);
+}
+
+int enc_unpriv_rm_rf_at(int dirfd, const char *path, struct enc_err *err)
+{
+	struct rm_arg a = { dirfd, path };
+	int r;
+
+	struct enc_err first = { 0 };
+
+	if (!enc_unpriv())
+		return enc_rm_rf_at(dirfd, path, err);
+	r = enc_rm_rf_at(dirfd, path, &first);
+	if (r != -EACCES && r != -EPERM) {
+		if (r < 0)
+			enc_err_set(err, r, "%s", first.msg);
+		return r;
+	}
+	return enc_unpriv_storage_run(rm_in_storage, &a, err);
 }

@@ -58,4 +58,26 @@ int enc_unpriv_cgroup(int pidfd, struct enc_cgroup_sys *sys, struct enc_err *err
  * enclave-net publish, whose children must join a workspace cgroup). */
 int enc_unpriv_cgroup_self(struct enc_cgroup_sys *sys, struct enc_err *err);
 
+/* An ordinary user's sandboxes are stored shifted, the way mmdebstrap's
+ * unshare mode leaves them: id N of the rootfs is the caller's storage id
+ * base + N on disk, the base being the first block of ENC_IDPOOL_SIZE ids
+ * of the caller's first /etc/subuid (and /etc/subgid) range. The helper
+ * shows such a rootfs to each workspace through its own idmapped mount.
+ *
+ * Run fn(arg, err) in a child process that is root of a new user
+ * namespace mapping 0..ENC_IDPOOL_SIZE-1 onto the storage ids, and
+ * ENC_IDPOOL_SIZE onto the caller itself, so that it can fill and remove
+ * trees of either in the caller's own directories. The maps are written by
+ * newuidmap and newgidmap (package uidmap; the same tools mmdebstrap
+ * uses), which check /etc/subuid and /etc/subgid themselves:
+ * enclave-helper never maps a caller's own ids. fn's error comes back in
+ * err; the result is fn's (-errno), or -errno of the setup. */
+int enc_unpriv_storage_run(int (*fn)(void *arg, struct enc_err *err), void *arg,
+			   struct enc_err *err);
+
+/* enc_rm_rf_at() for a tree that may hold storage ids: as the caller
+ * first, then, for what the caller may not remove, in the namespace of
+ * enc_unpriv_storage_run(). As root it is enc_rm_rf_at(). */
+int enc_unpriv_rm_rf_at(int dirfd, const char *path, struct enc_err *err);
+
 #endif

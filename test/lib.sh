@@ -13,6 +13,11 @@
 #   unlike GOT ERE NAME       no match
 #   skip NAME WHY             a skip; a failure when ENCLAVE_MUST_WORK=1
 #   need_root / need_cmd CMD  skip the whole file (or fail under MUST_WORK)
+#
+# With ENCLAVE_TEST_USER=1 (the "-user" pass of every shell test), the
+# enclave programs run as an ordinary test user through the setuid helper
+# (test/user.sh); t_user tells the passes apart, t_own hands a path to the
+# user, T_OWNER_UID is whom workspace-created host files belong to.
 
 set -u
 
@@ -45,6 +50,14 @@ t_finish() {
 	[ "$T_FAILED" -eq 0 ]
 }
 trap 't_finish' EXIT
+
+T_UID=0
+T_GID=0
+T_OWNER_UID=0
+t_user() { [ "${ENCLAVE_TEST_USER:-0}" = 1 ]; }
+# t_own PATH...: what the test made for the enclave programs becomes theirs.
+t_own() { if t_user; then chown -R "$T_UID:$T_GID" "$@"; fi; }
+as_user() { "$@"; }
 
 t_result() {
 	local status=$1 name=$2
@@ -138,6 +151,10 @@ skip_all() {
 need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root"; }
 need_cmd() { command -v "$1" >/dev/null 2>&1 || skip_all "needs $1"; }
 
+if t_user; then
+	. "$T_SRCDIR/test/user.sh"
+fi
+
 # ---- workspaces ---------------------------------------------------------
 
 # The busybox test rootfs with the probe in /usr/bin, as a tarball shared by
@@ -151,11 +168,17 @@ t_rootfs_tar() {
 t_sandbox() {
 	local tar
 	tar=$(t_rootfs_tar) || return 1
+	if t_user; then
+		# The user's copy: the shared one is in root's build tree.
+		[ -e "$T_TMP/rootfs.tar" ] || { cp "$tar" "$T_TMP/rootfs.tar" && t_own "$T_TMP/rootfs.tar"; } || return 1
+		tar=$T_TMP/rootfs.tar
+	fi
 	enclave-bootstrap create "$1" --method tar --source "$tar" -q
 }
 
 # Leftover checks: nothing of a workspace may remain on the host.
 # t_cgroup_dirs SANDBOX:WS - its cgroup directories, in any hierarchy.
 t_cgroup_dirs() {
-	find /sys/fs/cgroup -maxdepth 3 -type d -path "*/enclave/$1:*" 2>/dev/null
+	find /sys/fs/cgroup -maxdepth 4 -type d \( -path "*/enclave/$1:*" -o \
+		-path "*/enclave/user-*/$1:*" \) 2>/dev/null
 }

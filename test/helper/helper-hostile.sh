@@ -105,6 +105,27 @@ exit_is 1 "symlinked rootfs in the store: refused" \
 	call --userns "$P" < <(req mount tree=rootfs "store=$H_TMP/store" path=ln/gen/0b/rootfs)
 unlike "$(cat "$OUT")" "^fd:" "symlinked rootfs: no fd"
 
+# A rootfs not owned by root must be owned by a whole block of the caller's
+# subordinate ids (an ordinary user's store), and is shown only to a
+# namespace whose root is the caller's subordinate ids too.
+mkdir -p "$H_TMP/store/own/gen/0c/rootfs" "$H_TMP/store/far/gen/0c/rootfs" \
+	"$H_TMP/store/part/gen/0c/rootfs" "$H_TMP/store/sub/gen/0c/rootfs"
+chown "$H_UID:$H_GID" "$H_TMP/store/own/gen/0c/rootfs"
+chown 12345:12345 "$H_TMP/store/far/gen/0c/rootfs"
+chown "$((H_BASE + 1)):$((H_BASE + 1))" "$H_TMP/store/part/gen/0c/rootfs"
+chown "$H_BASE:$H_BASE" "$H_TMP/store/sub/gen/0c/rootfs"
+for sb in own far part; do
+	exit_is 1 "rootfs owned by $sb ids: refused" \
+		call --userns "$P" < <(req mount tree=rootfs "store=$H_TMP/store" path=$sb/gen/0c/rootfs)
+	like "$(cat "$ERR")" "neither root nor $H_USER's subordinate ids" "rootfs owned by $sb ids: says why"
+	unlike "$(cat "$OUT")" "^fd:" "rootfs owned by $sb ids: no fd"
+done
+userns_proc Q --map-root-user
+exit_is 1 "shifted rootfs for a namespace mapping root to the caller: refused" \
+	call --userns "$Q" < <(req mount tree=rootfs "store=$H_TMP/store" path=sub/gen/0c/rootfs)
+like "$(cat "$ERR")" "maps root to ids outside $H_USER's subordinate ids" "caller-mapped namespace: says why"
+unlike "$(cat "$OUT")" "^fd:" "caller-mapped namespace: no fd"
+
 ST=$H_TMP/state
 mkdir -p "$ST/workspaces/sb/ws/home" "$ST/other"
 chown -R "$H_UID:$H_GID" "$ST"

@@ -17,6 +17,21 @@ ok "mount rootfs: allowed store" \
 like "$(cat "$OUT")" "stat etc/hostname $H_BASE $H_BASE" "mount rootfs: on-disk root shows as the namespace's root"
 like "$(cat "$OUT")" "fd: anon_inode:\[?mount\]?|fd: /" "mount rootfs: a mount fd came back"
 
+# --- mount: a rootfs an ordinary user stored with subordinate ids (as
+# mmdebstrap's unshare mode and enclave-bootstrap leave it: shifted by a
+# block of the user's): shown to the workspace as its own ids.
+S=$((H_BASE + 65536))
+usermod --add-subuids "$S-$((S + 65535))" --add-subgids "$S-$((S + 65535))" "$H_USER"
+mkdir -p "$H_TMP/store/sb/gen/0a1c/rootfs/etc"
+echo x >"$H_TMP/store/sb/gen/0a1c/rootfs/etc/hostname"
+chown "$S:$S" "$H_TMP/store/sb/gen/0a1c/rootfs" "$H_TMP/store/sb/gen/0a1c/rootfs/etc"
+chown "$((S + 5)):$((S + 7))" "$H_TMP/store/sb/gen/0a1c/rootfs/etc/hostname"
+ok "mount rootfs stored with subordinate ids" \
+	call --userns "$P" --stat etc/hostname < <(req mount tree=rootfs "store=$H_TMP/store" path=sb/gen/0a1c/rootfs)
+like "$(cat "$OUT")" "stat etc/hostname $((H_BASE + 5)) $((H_BASE + 7))" \
+	"mount shifted rootfs: storage id N shows as the workspace's N"
+like "$(cat "$OUT")" "fd: anon_inode:\[?mount\]?|fd: /" "mount shifted rootfs: a mount fd came back"
+
 # --- mount: the caller's home, idmapped through a carrier namespace
 mkdir -p "$H_TMP/state/workspaces/sb/ws/home"
 touch "$H_TMP/state/workspaces/sb/ws/home/file"

@@ -53,6 +53,10 @@
 #define CAPBIT(c) (1ull << (c))
 #define POOL_DIR ENC_NETPOOL_DIR
 
+/* Ids of one workspace (ENC_IDPOOL_SIZE in lib/workspace.h, the
+ * runtime's; the helper links only its own core). */
+#define WS_IDS 65536u
+
 static uid_t ruid;
 static gid_t rgid;
 static char uname_[POL_NAME_MAX + 1];
@@ -351,12 +355,15 @@ static uint32_t ns_lookup(int userns, const char *ids, uint32_t inside)
 	return res;
 }
 
-/* A throwaway user namespace mapping exactly caller <-> (uid, gid): files
- * the workspace user creates through the mount land on disk as the caller,
- * and nothing else can create files there (DESIGN §5, lib/mounts.h). */
-static int carrier(uint32_t uid, uint32_t gid)
+/* A throwaway user namespace for an idmapped clone, mapping count ids
+ * from uin (gin), the ids on disk, to uout (gout), the ids shown. Home and
+ * project: exactly caller <-> the workspace user, so files the workspace
+ * user creates land on disk as the caller, and nothing else can create
+ * files there (DESIGN §5, lib/mounts.h). A rootfs stored with the caller's
+ * subordinate ids: those to the workspace's. */
+static int carrier(uint32_t uin, uint32_t uout, uint32_t gin, uint32_t gout, uint32_t count)
 {
-	char path[64], bu[32], bg[32], c = 0;
+	char path[64], bu[48], bg[48], c = 0;
 	int sv[2], fd, lu, lg;
 	pid_t pid;
 
@@ -378,8 +385,8 @@ static int carrier(uint32_t uid, uint32_t gid)
 		_cleanup_close_ int m = openat(dir, "uid_map", O_WRONLY | O_CLOEXEC);
 		_cleanup_close_ int n = openat(dir, "gid_map", O_WRONLY | O_CLOEXEC);
 
-		lu = snprintf(bu, sizeof(bu), "%u %u 1\n", (unsigned)ruid, uid);
-		lg = snprintf(bg, sizeof(bg), "%u %u 1\n", (unsigned)rgid, gid);
+		lu = snprintf(bu, sizeof(bu), "%u %u %u\n", uin, uout, count);
+		lg = snprintf(bg, sizeof(bg), "%u %u %u\n", gin, gout, count);
 		fd = openat(dir, "ns/user", O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || write(m, bu, (size_t)lu) != lu || write(n, bg, (size_t)lg) != lg)
 			fail(ENC_EXIT_FAILURE, "cannot make the carrier namespace: %m");
@@ -440,10 +447,34 @@ static void op_mount(void)
 		tree = enc_openat(base, req.path, O_PATH | O_DIRECTORY, 0, &e);
 		as_caller(false);
 		check(tree, &e, "rootfs");
+		if (fstat(tree, &st) < 0)
+			fail(ENC_EXIT_FAILURE, "cannot stat the rootfs: %m");
+		if (st.st_uid != 0 || st.st_gid != 0) {
+			/* Stored by an ordinary user (lib/unpriv.h): its "/"
+			 * is owned by the storage ids' 0. Shown only if those
+			 * and the ids they become are all the caller's own
+			 * subordinate ids: never root's or another user's
+			 * files, never shown as anyone else's. */
+			nu = subids("/etc/subuid", ruid, su);
+			ng = subids("/etc/subgid", rgid, sg);
+			hu = ns_lookup(userns, "uid_map", 0);
+			hg = ns_lookup(userns, "gid_map", 0);
+			if (!subid_covers(su, nu, st.st_uid, WS_IDS) ||
+			    !subid_covers(sg, ng, st.st_gid, WS_IDS))
+				fail(ENC_EXIT_FAILURE, "rootfs %s/%s is owned by %u:%u, neither root "
+				     "nor %s's subordinate ids", req.store, req.path,
+				     (unsigned)st.st_uid, (unsigned)st.st_gid, uname_);
+			if (!subid_covers(su, nu, hu, WS_IDS) ||
+			    !subid_covers(sg, ng, hg, WS_IDS))
+				fail(ENC_EXIT_FAILURE, "the target maps root to ids outside %s's "
+				     "subordinate ids", uname_);
+			carr = carrier(st.st_uid, hu, st.st_gid, hg, WS_IDS);
+		}
 		/* Read-only: a generation is immutable (DESIGN §6). */
-		ofds[nofds++] = clone_idmapped(tree, userns, MOUNT_ATTR_RDONLY |
+		ofds[nofds++] = clone_idmapped(tree, carr >= 0 ? carr : userns, MOUNT_ATTR_RDONLY |
 					       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "rootfs");
-		logok("idmapped rootfs %s/%s", req.store, req.path);
+		logok("idmapped rootfs %s/%s%s", req.store, req.path,
+		      carr >= 0 ? " (stored with subordinate ids)" : "");
 		return;
 	}
 	/* home/project: beneath a directory fd of the caller's own, resolved
@@ -467,7 +498,7 @@ static void op_mount(void)
 	if (!subid_covers(su, nu, hu, 1) || !subid_covers(sg, ng, hg, 1))
 		fail(ENC_EXIT_FAILURE, "the target maps user %u to ids outside %s's subordinate ids",
 		     req.user, uname_);
-	carr = carrier(hu, hg);
+	carr = carrier(ruid, hu, rgid, hg, 1);
 	ofds[nofds++] = clone_idmapped(tree, carr, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 				       req.tree == HTREE_HOME ? "home" : "project");
 	logok("idmapped %s %s", req.tree == HTREE_HOME ? "home" : "project", req.path);

@@ -46,13 +46,8 @@ U_TAR=$H_TMP/rootfs.tar
 cp "$TAR" "$U_TAR"
 chmod 644 "$U_TAR"
 
-# The tar method keeps the rootfs's owners, which only root can: an
-# ordinary user's import is refused with a message saying so...
-exit_is 1 "bootstrap --method tar as the user: refused" \
-	u enclave-bootstrap create box --method tar --source "$U_TAR" -q
-like "$(cat "$ERR")" "the tar method needs root" "bootstrap as the user: says why"
-# ...so root imports it into the user's store (owners preserved: root on
-# disk is root inside), and gives the user everything but the rootfs.
+# Root may import into a user's store (owners preserved: root on disk is
+# root inside), giving the user everything but the rootfs.
 ok "bootstrap by root into the user's store" \
 	env ENCLAVE_STATE_DIR="$U_STATE" ENCLAVE_RUNTIME_DIR="$H_TMP/rootrun" \
 	enclave-bootstrap create box --method tar --source "$U_TAR" -q
@@ -60,6 +55,31 @@ find "$U_STATE" -path "$U_STATE/sandboxes/*/gen/*/rootfs" -prune -o -exec chown 
 is "$(stat -c %u "$U_STATE/sandboxes/box/gen/"*/rootfs/bin/busybox)" "0" "the rootfs stays root's on disk"
 # The state dirs stay 0700: the helper resolves the store as the caller.
 is "$(stat -c %a "$U_STATE/sandboxes")" "700" "the user's store is private (0700)"
+
+# debootstrap and cached_rootfs are root's: refused with the alternatives.
+exit_is 1 "bootstrap --method debootstrap as the user: refused" \
+	u enclave-bootstrap create nope --suite bookworm -q
+like "$(cat "$ERR")" "debootstrap needs root .*mmdebstrap .*tar or dir" "debootstrap as the user: says why"
+exit_is 1 "bootstrap --method cached_rootfs as the user: refused" \
+	u enclave-bootstrap create nope --method cached_rootfs -q
+like "$(cat "$ERR")" "cached_rootfs method needs root" "cached_rootfs as the user: says why"
+is "$(ls "$U_STATE/sandboxes" 2>/dev/null | grep -c nope)" "0" "refused bootstraps leave nothing"
+
+# An ordinary user's own import: stored shifted onto the first block of
+# the user's subordinate ids (as mmdebstrap --mode=unshare leaves it).
+ok "bootstrap --method tar as the user" \
+	u enclave-bootstrap create ubox --method tar --source "$U_TAR" -q
+is "$(stat -c '%u %g' "$U_STATE/sandboxes/ubox/gen/"*/rootfs)" "$H_BASE $H_BASE" \
+	"user import: / is owned by the first subordinate id on disk"
+is "$(stat -c '%u %a' "$U_STATE/sandboxes/ubox/gen/"*/rootfs/bin/busybox)" "$H_BASE 755" \
+	"user import: root's files are the first subordinate id's"
+exit_is 0 "run on the user's own rootfs" \
+	u enclave-spawn run --net none ubox w9 -- sh -c 'stat -c "%u %g" /bin/busybox /etc; id -u'
+is "$(tr '\n' ';' <"$OUT")" "0 0;0 0;1000;" "user's rootfs: root's files are root's inside"
+ok "rm the user's workspace" u enclave-spawn rm ubox w9
+ok "rm the user's sandbox" u enclave-bootstrap rm ubox
+is "$(ls -A "$U_STATE/sandboxes/.tmp" 2>/dev/null; ls "$U_STATE/sandboxes" | grep -c ubox)" "0" \
+	"rm as the user: nothing of the shifted rootfs is left"
 
 # ---- run -------------------------------------------------------------------
 exit_is 0 "run: id -u" u enclave-spawn run --net none box w1 -- id -u
