@@ -1114,9 +1114,6 @@ static int unpriv_supported(const struct monitor *m, struct enc_err *err)
 {
 	const struct enc_workspace_conf *ws = m->ws;
 
-	if (m->setup)
-		return enc_err_set(err, -EOPNOTSUPP,
-				   "sandbox setup commands need root for now (run enclave-bootstrap as root)");
 	if (ws->overlay == ENC_OVERLAY_PERSISTENT)
 		return enc_err_set(err, -EOPNOTSUPP,
 				   "overlay mode persistent is not supported for ordinary users yet; use tmp or readonly");

@@ -203,6 +203,7 @@ static int fill_tree(const struct enc_recipe *r, int fd, const char *path, int s
  * the same ids. The job lives in shared memory: the child's results. */
 struct tree_job {
 	const struct enc_recipe *r;
+	const char *src;		/* copy_in_storage: the tree to copy */
 	int fd;
 	const char *path;
 	const struct enc_rootfs_opts *ro;
@@ -221,6 +222,15 @@ static int fill_in_storage(void *arg, struct enc_err *err)
 	if (fchown(j->fd, 0, 0) < 0)
 		return enc_err_sys(err, -errno, "cannot give the rootfs directory to the storage ids");
 	return fill_tree(j->r, j->fd, j->path, -1, NULL, j->ro, &adopt, &adopted, err);
+}
+
+static int copy_in_storage(void *arg, struct enc_err *err)
+{
+	struct tree_job *j = arg;
+
+	if (fchown(j->fd, 0, 0) < 0)
+		return enc_err_sys(err, -errno, "cannot give the rootfs directory to the storage ids");
+	return enc_rootfs_import_dir(j->src, j->fd, j->path, j->ro, err);
 }
 
 static int measure_in_storage(void *arg, struct enc_err *err)
@@ -262,6 +272,17 @@ static int fill_tree_as_owner(const struct enc_recipe *r, int fd, const char *pa
 				   "the %s method needs root; ordinary users use tar, dir or mmdebstrap",
 				   enc_bootstrap_method_str(r->method));
 	return storage_job(fill_in_storage, &j, NULL, err);
+}
+
+/* enc_rootfs_import_dir() of a base generation, by its owner. */
+static int copy_tree_as_owner(const char *src, int fd, const char *path,
+			      const struct enc_rootfs_opts *ro, struct enc_err *err)
+{
+	struct tree_job j = { .src = src, .fd = fd, .path = path, .ro = ro };
+
+	if (!enc_unpriv())
+		return enc_rootfs_import_dir(src, fd, path, ro, err);
+	return storage_job(copy_in_storage, &j, NULL, err);
 }
 
 int enc_sandbox_measure_tree(int fd, bool strip, uint64_t *size, struct enc_err *err)
@@ -355,7 +376,7 @@ static int start_from_base(const struct enc_store *s, struct enc_build *b,
 				return enc_err_set(err, -ENOMEM, "out of memory");
 			}
 			rep->base_reused = true;
-			return enc_rootfs_import_dir(path, b->rootfs_fd, b->rootfs_path, ro, err);
+			return copy_tree_as_owner(path, b->rootfs_fd, b->rootfs_path, ro, err);
 		}
 	}
 	ret = build_base(b, r, base, src_fd, src_path, ro, &path, err);
@@ -364,7 +385,7 @@ static int start_from_base(const struct enc_store *s, struct enc_build *b,
 	memcpy(b->base_gen, base, sizeof(base));
 	if (ro->cancel && *ro->cancel)
 		return enc_err_set(err, -ECANCELED, "interrupted");
-	return enc_rootfs_import_dir(path, b->rootfs_fd, b->rootfs_path, ro, err);
+	return copy_tree_as_owner(path, b->rootfs_fd, b->rootfs_path, ro, err);
 }
 
 /* The last bytes of a command's output, for the error report. */

@@ -128,8 +128,17 @@ int enc_unpriv_mounts(const struct enc_state *st, const char *rootfs, int userns
 	if (project) {
 		_cleanup_close_ int pfd = open(project, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-		if (pfd < 0) {
+		struct stat pst;
+
+		if (pfd < 0 || fstat(pfd, &pst) < 0) {
 			r = enc_err_sys(err, -errno, "cannot open the project directory %s", project);
+			goto fail;
+		}
+		/* Said here in the caller's terms; the helper checks it again. */
+		if (pst.st_uid != geteuid()) {
+			r = enc_err_set(err, -EPERM,
+					"project directory %s is owned by uid %u, not by you (uid %u): an ordinary user's workspaces mount only their own directories",
+					project, (unsigned)pst.st_uid, (unsigned)geteuid());
 			goto fail;
 		}
 		r = ench_mount_dir(helper, HTREE_PROJECT, userns, pfd, ".", user, user,

@@ -17,7 +17,8 @@
 # With ENCLAVE_TEST_USER=1 (the "-user" pass of every shell test), the
 # enclave programs run as an ordinary test user through the setuid helper
 # (test/user.sh); t_user tells the passes apart, t_own hands a path to the
-# user, T_OWNER_UID is whom workspace-created host files belong to.
+# user, T_OWNER_UID is whom workspace-created host files belong to,
+# T_STORE_UID whom a rootfs's root-owned files belong to on disk.
 
 set -u
 
@@ -54,6 +55,7 @@ trap 't_finish' EXIT
 T_UID=0
 T_GID=0
 T_OWNER_UID=0
+T_STORE_UID=0
 t_user() { [ "${ENCLAVE_TEST_USER:-0}" = 1 ]; }
 # t_own PATH...: what the test made for the enclave programs becomes theirs.
 t_own() { if t_user; then chown -R "$T_UID:$T_GID" "$@"; fi; }

@@ -12,6 +12,8 @@
 #                          64 blocks of 65536 subordinate uids and gids
 #   T_OWNER_UID            whom files created through the workspace belong
 #                          to on the host (the test user; 0 in the root pass)
+#   T_STORE_UID            on-disk owner of a rootfs's root-owned files in the
+#                          user's store (the first subordinate id; 0 as root)
 #   T_HELPER               the helper, installed setuid root into a
 #                          build-local prefix, with a policy allowing T_USER
 #   HOME                   of the enclave programs: $T_TMP/home (the user's)
@@ -37,7 +39,8 @@ usermod --add-subuids "$T_SUBBASE-$((T_SUBBASE + 4194303))" \
 T_UID=$(id -u "$T_USER")
 T_GID=$(id -g "$T_USER")
 T_OWNER_UID=$T_UID
-export T_USER T_UID T_GID T_OWNER_UID
+T_STORE_UID=$T_SUBBASE
+export T_USER T_UID T_GID T_OWNER_UID T_STORE_UID
 
 # The helper, setuid root, where setuid works.
 T_HPREFIX=$T_BUILDDIR/test/helper/prefix-user.$$

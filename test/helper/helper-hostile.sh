@@ -120,6 +120,16 @@ for sb in own far part; do
 	like "$(cat "$ERR")" "neither root nor $H_USER's subordinate ids" "rootfs owned by $sb ids: says why"
 	unlike "$(cat "$OUT")" "^fd:" "rootfs owned by $sb ids: no fd"
 done
+# A generation being set up is writable only when it is all the caller's.
+mkdir -p "$H_TMP/store/.tmp/rb.Ab3xYz/gen/0d/rootfs"
+exit_is 1 "writable build of a root-owned tree: refused" \
+	call --userns "$P" < <(req mount tree=build "store=$H_TMP/store" path=.tmp/rb.Ab3xYz/gen/0d/rootfs)
+like "$(cat "$ERR")" "is root's: never writable through the helper" "root-owned build: says why"
+unlike "$(cat "$OUT")" "^fd:" "root-owned build: no fd"
+chown 12345:12345 "$H_TMP/store/.tmp/rb.Ab3xYz/gen/0d/rootfs"
+exit_is 1 "writable build owned by foreign ids: refused" \
+	call --userns "$P" < <(req mount tree=build "store=$H_TMP/store" path=.tmp/rb.Ab3xYz/gen/0d/rootfs)
+unlike "$(cat "$OUT")" "^fd:" "foreign-owned build: no fd"
 userns_proc Q --map-root-user
 exit_is 1 "shifted rootfs for a namespace mapping root to the caller: refused" \
 	call --userns "$Q" < <(req mount tree=rootfs "store=$H_TMP/store" path=sub/gen/0c/rootfs)

@@ -32,6 +32,14 @@ like "$(cat "$OUT")" "stat etc/hostname $((H_BASE + 5)) $((H_BASE + 7))" \
 	"mount shifted rootfs: storage id N shows as the workspace's N"
 like "$(cat "$OUT")" "fd: anon_inode:\[?mount\]?|fd: /" "mount shifted rootfs: a mount fd came back"
 
+# A generation being set up (a build's temp dir), stored the same way:
+# writable, and what the workspace writes lands on the storage ids.
+mkdir -p "$H_TMP/store/.tmp/sb.Ab3xYz/gen/0a1d/rootfs"
+chown "$S:$S" "$H_TMP/store/.tmp/sb.Ab3xYz/gen/0a1d/rootfs"
+ok "mount build: writable, stored with subordinate ids" \
+	call --userns "$P" < <(req mount tree=build "store=$H_TMP/store" path=.tmp/sb.Ab3xYz/gen/0a1d/rootfs)
+like "$(cat "$OUT")" "fd: anon_inode:\[?mount\]?|fd: /" "mount build: a mount fd came back"
+
 # --- mount: the caller's home, idmapped through a carrier namespace
 mkdir -p "$H_TMP/state/workspaces/sb/ws/home"
 touch "$H_TMP/state/workspaces/sb/ws/home/file"

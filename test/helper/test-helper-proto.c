@@ -65,6 +65,23 @@ static void test_decode(void)
 	is_int(dec(REQ("mount", "tree=home\npath=a//b\n")), -EINVAL, "empty component refused");
 	is_int(dec(REQ("mount", "tree=project\npath=.\nuser=70000\n")), -EINVAL, "user > 65535 refused");
 	is_int(dec(REQ("mount", "tree=project\npath=.\nstore=/x\n")), -EINVAL, "store only for rootfs");
+	/* tree=build: a generation in a build's temp dir, .tmp/SB.SFX/... */
+	is_int(dec(REQ("mount", "tree=build\nstore=/s\npath=.tmp/devbox.Ab3xYz/gen/0a1b/rootfs\n")), 0,
+	       "build mount decodes");
+	is_int(r.tree, HTREE_BUILD, "tree build");
+	is_int(dec(REQ("mount", "tree=build\nstore=/s\npath=devbox/gen/0a1b/rootfs\n")), -EINVAL,
+	       "build: not in .tmp");
+	has_str(e.msg, ".tmp/SANDBOX.SUFFIX/gen/ID/rootfs", "build shape message");
+	is_int(dec(REQ("mount", "tree=build\nstore=/s\npath=.tmp/devbox/gen/0a1b/rootfs\n")), -EINVAL,
+	       "build: a temp dir name has a suffix");
+	is_int(dec(REQ("mount", "tree=build\nstore=/s\npath=.tmp/.rm.Ab3xYz/gen/0a1b/rootfs\n")), -EINVAL,
+	       "build: not a removal's temp dir");
+	is_int(dec(REQ("mount", "tree=build\nstore=/s\npath=.tmp/a.b/gen/0a1b/rootfs/x\n")), -EINVAL,
+	       "build: nothing beneath the rootfs");
+	is_int(dec(REQ("mount", "tree=build\npath=.tmp/a.b/gen/0a1b/rootfs\n")), -EINVAL,
+	       "build needs store=");
+	is_int(dec(REQ("mount", "tree=build\nstore=/s\npath=.tmp/a.b/gen/0a1b/rootfs\nuser=0\n")), -EINVAL,
+	       "build takes no user=");
 	is_int(dec(REQ("mount", "tree=root\npath=.\n")), -EINVAL, "unknown tree refused");
 
 	is_int(dec(REQ("net-up", "sandbox=sb\nworkspace=ws\nmode=deny\nallow=10.0.0.0/8\n"

@@ -11,6 +11,11 @@ need_cmd jq
 tar=$(t_rootfs_tar) || skip_all "cannot build the test rootfs"
 proj="$T_TMP/proj"
 mkdir -p "$proj/code"
+# The user pass: the project dir and the rootfs tarball are the user's.
+t_own "$proj"
+if t_user; then
+	cp "$tar" "$T_TMP/rootfs.tar" && tar=$T_TMP/rootfs.tar && t_own "$tar"
+fi
 cd "$proj" || exit 1
 # Unique names: cgroups are host-wide (enc_ws_cgroup_name adds the state
 # dir's identity, but a readable name helps when something is left).
@@ -253,8 +258,23 @@ cd "$proj" || exit 1
 # ---- enclave create, the seed's spelling ------------------------------------
 cache="$ENCLAVE_STATE_DIR/sandboxes/rootfs-cache/bookworm"
 mkdir -p "$cache" && tar -xf "$tar" -C "$cache"
-exit_is 0 "create mybox --suite bookworm --bootstrap-method cached_rootfs" \
-	enclave create "my$sb" --suite bookworm --bootstrap-method cached_rootfs
-at_exit "enclave-bootstrap rm --force 'my$sb'"
-exit_is 0 "the seed's sandbox exists" enclave-bootstrap show "my$sb"
-like "$(cat "$OUT")" "cached_rootfs" "created by the cached_rootfs method"
+if t_user; then
+	# cached_rootfs adopts root's cache: an ordinary user is told the
+	# methods that work for them, and nothing is made.
+	exit_is 1 "create --bootstrap-method cached_rootfs as a user: refused" \
+		enclave create "my$sb" --suite bookworm --bootstrap-method cached_rootfs
+	like "$(cat "$ERR")" "the cached_rootfs method needs root .*mmdebstrap, tar or dir" \
+		"cached_rootfs refusal: names the methods that work"
+	ok "cached_rootfs refusal: no sandbox" test ! -e "$ENCLAVE_STATE_DIR/sandboxes/my$sb"
+	exit_is 0 "create mybox --bootstrap-method tar (the user's way)" \
+		enclave create "my$sb" --bootstrap-method tar --source "$tar"
+	at_exit "enclave-bootstrap rm --force 'my$sb'"
+	exit_is 0 "the seed's sandbox exists" enclave-bootstrap show "my$sb"
+	like "$(cat "$OUT")" "tar" "created by the tar method"
+else
+	exit_is 0 "create mybox --suite bookworm --bootstrap-method cached_rootfs" \
+		enclave create "my$sb" --suite bookworm --bootstrap-method cached_rootfs
+	at_exit "enclave-bootstrap rm --force 'my$sb'"
+	exit_is 0 "the seed's sandbox exists" enclave-bootstrap show "my$sb"
+	like "$(cat "$OUT")" "cached_rootfs" "created by the cached_rootfs method"
+fi

@@ -52,7 +52,8 @@ ok "output is streamed after its command, in order" test "${a:-0}" -lt "${b:-0}"
 G1=$(current_of sb)
 R=$(rootfs_of sb)
 is "$(cat "$R/opt/x/file" 2>&1)" "hi" "a file written by setup is in the generation"
-is "$(stat -c '%u:%g %a' "$R/opt/x/file" 2>&1)" "0:0 644" "owned by root on the host, as written"
+is "$(stat -c '%u:%g %a' "$R/opt/x/file" 2>&1)" "$T_STORE_UID:$T_STORE_UID 644" \
+	"owned by root of the store on the host, as written"
 is "$(wc -l <"$R/etc/setup-ran" 2>&1)" "1" "each command ran once"
 is "$(ls "$SB/sb/gen" | wc -l)" "2" "the generation and its base are kept"
 is "$(ls -A "$SB/.tmp")" "" "nothing left in .tmp"

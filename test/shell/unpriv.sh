@@ -207,6 +207,14 @@ ok "stop web" u enclave-spawn stop box web
 fails "ports: nothing listens after stop" busybox nc -z 127.0.0.1 "$PORT"
 ok "rm web" u enclave-spawn rm box web
 
+# A project dir that is not the user's: refused before the helper is asked.
+mkdir -p "$H_TMP/rootproj"
+exit_is 125 "--dir of root's directory: refused" \
+	u enclave-spawn run --net none --dir "$H_TMP/rootproj" box w3 -- true
+like "$(cat "$ERR")" "project directory $H_TMP/rootproj is owned by uid 0, not by you \(uid $H_UID\)" \
+	"--dir of root's directory: says whose it is"
+ok "--dir of root's directory: no workspace left behind" test ! -e "$U_STATE/workspaces/box/w3"
+
 # ---- enclave up / down as the user ------------------------------------------
 # (two id blocks for its two workspaces: free those of svc and w2)
 ok "rm svc" u enclave-spawn rm box svc

@@ -220,7 +220,9 @@ int ench_mount_rootfs(const char *helper, int userns_fd, const char *store,
 	struct ench_reply rep;
 	int r;
 
-	rb_add(&b, "tree=rootfs\nstore=%s\npath=%s\n", store, path);
+	/* A build's temp dir: the generation being set up, writable. */
+	rb_add(&b, "tree=%s\nstore=%s\npath=%s\n", strncmp(path, ".tmp/", 5) ? "rootfs" : "build",
+	       store, path);
 	r = rb_call(helper, &b, &userns_fd, 1, &rep, err);
 	return r < 0 ? r : one_fd(&rep, mount_fd, err);
 }

@@ -42,6 +42,7 @@ int ench_call(const char *helper, const char *req, const int *fds, unsigned nfds
 /* The operations (see proto.h for what each checks). */
 int ench_uidmap(const char *helper, int pidfd, const struct hreq_ext *uid, unsigned nuid,
 		const struct hreq_ext *gid, unsigned ngid, struct enc_err *err);
+/* path SB/gen/ID/rootfs (tree=rootfs), or .tmp/... (tree=build). */
 int ench_mount_rootfs(const char *helper, int userns_fd, const char *store,
 		      const char *path, int *mount_fd, struct enc_err *err);
 /* tree: HTREE_HOME or HTREE_PROJECT; base_fd a directory of the caller's,

@@ -425,7 +425,7 @@ static void op_mount(void)
 	struct stat st;
 
 	userns_verify(userns, "userns");
-	if (req.tree == HTREE_ROOTFS) {
+	if (req.tree == HTREE_ROOTFS || req.tree == HTREE_BUILD) {
 		struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 			.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
 		unsigned i;
@@ -469,12 +469,19 @@ static void op_mount(void)
 				fail(ENC_EXIT_FAILURE, "the target maps root to ids outside %s's "
 				     "subordinate ids", uname_);
 			carr = carrier(st.st_uid, hu, st.st_gid, hg, WS_IDS);
+		} else if (req.tree == HTREE_BUILD) {
+			fail(ENC_EXIT_FAILURE, "build %s/%s is root's: never writable through the "
+			     "helper", req.store, req.path);
 		}
-		/* Read-only: a generation is immutable (DESIGN §6). */
-		ofds[nofds++] = clone_idmapped(tree, carr >= 0 ? carr : userns, MOUNT_ATTR_RDONLY |
+		/* Read-only: a generation is immutable (DESIGN §6). Writable
+		 * only while a build sets it up, and only when all of it is
+		 * the caller's own subordinate ids' (checked above): files the
+		 * caller could write anyway through newuidmap. */
+		ofds[nofds++] = clone_idmapped(tree, carr >= 0 ? carr : userns,
+					       (req.tree == HTREE_BUILD ? 0 : MOUNT_ATTR_RDONLY) |
 					       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "rootfs");
-		logok("idmapped rootfs %s/%s%s", req.store, req.path,
-		      carr >= 0 ? " (stored with subordinate ids)" : "");
+		logok("idmapped %s %s/%s%s", req.tree == HTREE_BUILD ? "build (writable)" : "rootfs",
+		      req.store, req.path, carr >= 0 ? " (stored with subordinate ids)" : "");
 		return;
 	}
 	/* home/project: beneath a directory fd of the caller's own, resolved

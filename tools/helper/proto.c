@@ -81,6 +81,18 @@ static bool rootfs_path_ok(const char *p)
 	return enc_name_valid(sb);
 }
 
+/* .tmp/SB.SUFFIX/gen/ID/rootfs: a generation in a build's temp dir. */
+static bool build_path_ok(const char *p)
+{
+	char tmp[ENC_NAME_MAX + 16];
+
+	if (strncmp(p, ".tmp/", 5) || sscanf(p + 5, "%79[A-Za-z0-9_.-]", tmp) != 1 ||
+	    strlen(tmp) > ENC_NAME_MAX + 8 || !strchr(tmp, '.') || !strcmp(tmp, "..") ||
+	    tmp[0] == '.')
+		return false;
+	return rootfs_path_ok(p + 5);
+}
+
 /* A relative path of plain components: no "", ".", ".." except a lone ".",
  * no leading '/'. The helper resolves it with RESOLVE_BENEATH anyway. */
 static bool rel_path_ok(const char *p)
@@ -126,9 +138,10 @@ static int value(struct hreq *r, enum key k, char *v, unsigned line, struct enc_
 		return 0;
 	}
 	case K_TREE:
-		r->tree = !strcmp(v, "rootfs") ? HTREE_ROOTFS : !strcmp(v, "home") ? HTREE_HOME :
-			  !strcmp(v, "project") ? HTREE_PROJECT : HTREE_NONE;
-		return r->tree ? 0 : bad(err, line, "expected tree rootfs, home or project", v);
+		r->tree = !strcmp(v, "rootfs") ? HTREE_ROOTFS : !strcmp(v, "build") ? HTREE_BUILD :
+			  !strcmp(v, "home") ? HTREE_HOME : !strcmp(v, "project") ? HTREE_PROJECT :
+			  HTREE_NONE;
+		return r->tree ? 0 : bad(err, line, "expected tree rootfs, build, home or project", v);
 	case K_STORE:
 		if (v[0] != '/' || set_str(r->store, sizeof(r->store), v) < 0)
 			return bad(err, line, "expected an absolute store path", v);
@@ -184,16 +197,19 @@ static int finish(struct hreq *r, struct enc_err *err)
 	case HOP_MOUNT:
 		NEED(K_TREE);
 		NEED(K_PATH);
-		if (r->tree == HTREE_ROOTFS) {
+		if (r->tree == HTREE_ROOTFS || r->tree == HTREE_BUILD) {
 			NEED(K_STORE);
 			if (r->seen & (B(K_USER) | B(K_GROUP)))
-				return enc_err_set(err, -EINVAL, "request: tree=rootfs takes no user= or group=");
-			if (!rootfs_path_ok(r->path))
+				return enc_err_set(err, -EINVAL, "request: tree=%s takes no user= or group=",
+						   r->tree == HTREE_BUILD ? "build" : "rootfs");
+			if (r->tree == HTREE_ROOTFS && !rootfs_path_ok(r->path))
 				return enc_err_set(err, -EINVAL, "request: rootfs path must be SANDBOX/gen/ID/rootfs");
+			if (r->tree == HTREE_BUILD && !build_path_ok(r->path))
+				return enc_err_set(err, -EINVAL, "request: build path must be .tmp/SANDBOX.SUFFIX/gen/ID/rootfs");
 			r->nfds_min = r->nfds_max = 1;
 		} else {
 			if (r->seen & B(K_STORE))
-				return enc_err_set(err, -EINVAL, "request: only tree=rootfs takes store=");
+				return enc_err_set(err, -EINVAL, "request: only tree=rootfs and tree=build take store=");
 			r->nfds_min = r->nfds_max = 2;
 		}
 		return 0;
