@@ -8,10 +8,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 #include "audit.h"
 #include "fsutil.h"
 #include "netlink.h"
+#include "nftwatch.h"
 #include "client.h"
 #include "unpriv.h"
 #include "util.h"
@@ -279,70 +282,39 @@ int enc_wsnet_log_fd(const struct enc_wsnet *n)
 
 /* ---- watching the policy ------------------------------------------------ */
 
-static int rules_now(const char *id, size_t *count)
+/* The workspace's policy as the template takes it. */
+static void ws_of(const struct enc_wsnet *n, struct enc_nft_ws *ws)
 {
-	struct enc_nft_counter *c = NULL;
-	size_t k = 0;
-	int r = enc_nft_counters(id, &c, &k, NULL);
-
-	free(c);
-	*count = r == 0 ? k : 0;
-	return r;
+	enc_nft_ws_init(ws);
+	snprintf(ws->id, sizeof(ws->id), "%s", n->info.id);
+	snprintf(ws->ifname, sizeof(ws->ifname), "%s", n->info.ifname);
+	ws->addr4 = n->info.addr4;
+	ws->addr6 = n->info.addr6;
+	ws->mode = n->info.mode;
+	ws->allow = n->spec.allow;
+	ws->n_allow = n->spec.n_allow;
+	ws->log_allowed = n->info.log_allowed;
+	ws->log_group = n->info.group;
 }
-
-static int reinstall(struct enc_wsnet *n, struct enc_err *err);
 
 static int watch_open(struct enc_wsnet *n, struct enc_err *err)
 {
-	struct mnl_socket *nl;
-	int fd;
+	struct enc_nft_ws ws;
 
+	ws_of(n, &ws);
 	/* The count the watch compares against. The host's root may have
 	 * replaced the ruleset between our batch and this read (the kernel
 	 * serialises batches, not us): then put it back, as the watch would,
 	 * a few times before giving up. */
-	for (int tries = 0; rules_now(n->info.id, &n->nrules) < 0 || !n->nrules; tries++) {
+	for (int tries = 0; enc_nftwatch_rules(n->info.id, &n->nrules) < 0 || !n->nrules; tries++) {
 		if (tries == 3)
 			return enc_err_set(err, -EIO, "nftables: the rules of workspace %s do not "
 					   "stay installed", n->info.id);
-		int r = reinstall(n, err);
+		int r = enc_nftwatch_reinstall(&ws, err);
 		if (r < 0)
 			return r;
 	}
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!nl)
-		return enc_err_sys(err, -errno, "cannot open an nftables event socket");
-	if (mnl_socket_bind(nl, 1u << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
-		int e = -errno;
-		mnl_socket_close(nl);
-		return enc_err_sys(err, e, "cannot listen to nftables events");
-	}
-	/* The fd outlives the libmnl wrapper, which only holds it. */
-	fd = dup(mnl_socket_get_fd(nl));
-	mnl_socket_close(nl);
-	if (fd < 0)
-		return enc_err_sys(err, -errno, "cannot listen to nftables events");
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	n->watch = fd;
-	return 0;
-}
-
-/* An nftables event that deletes something. */
-static bool is_removal(uint16_t type)
-{
-	if (NFNL_SUBSYS_ID(type) != NFNL_SUBSYS_NFTABLES)
-		return false;
-	switch (NFNL_MSG_TYPE(type)) {
-	case NFT_MSG_DELTABLE:
-	case NFT_MSG_DELCHAIN:
-	case NFT_MSG_DELRULE:
-	case NFT_MSG_DELSET:
-	case NFT_MSG_DELSETELEM:
-	case NFT_MSG_DELOBJ:
-		return true;
-	default:
-		return false;
-	}
+	return enc_nftwatch_open(&n->watch, err);
 }
 
 int enc_wsnet_watch_fd(const struct enc_wsnet *n)
@@ -350,43 +322,48 @@ int enc_wsnet_watch_fd(const struct enc_wsnet *n)
 	return n->watch;
 }
 
+/* An ordinary user's watch is enclave-helper's watcher process: one line
+ * per event on the socket the helper handed over. */
+static int watch_check_unpriv(struct enc_wsnet *n, struct enc_audit *a, struct enc_err *err)
+{
+	char buf[256];
+	unsigned long found, expected;
+	ssize_t k = recv(n->watch, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (k <= 0)
+		return enc_err_set(err, -EIO, "the policy watch of enclave-helper ended");
+	buf[k] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (sscanf(buf, "restored %lu %lu", &found, &expected) == 2) {
+		struct enc_audit_field f[] = {
+			ENC_AUDIT_UINT("rules_found", found),
+			ENC_AUDIT_UINT("rules_expected", expected),
+		};
+		if (a)
+			enc_audit_append(a, "net_policy_restored", f, ENC_ARRAY_SIZE(f), NULL);
+		return 1;
+	}
+	return enc_err_set(err, -EIO, "enclave-helper: %s", strncmp(buf, "lost ", 5) ? buf : buf + 5);
+}
+
 int enc_wsnet_watch_check(struct enc_wsnet *n, struct enc_audit *a, struct enc_err *err)
 {
-	char buf[8192];
+	struct enc_nft_ws ws;
 	size_t now = 0;
 	int r;
 
 	if (n->watch < 0)
 		return 0;
-	/* Only a removal can take ours away: every other workspace's start
-	 * (additions) would otherwise cost each monitor a dump of its rules.
-	 * What was removed does not matter, only whether ours is intact. An
-	 * overrun (ENOBUFS) may have hidden a removal: look then too. */
-	bool removal = false;
-	for (;;) {
-		ssize_t k = read(n->watch, buf, sizeof(buf));
-		if (k < 0 && (errno == EINTR || errno == ENOBUFS)) {
-			removal |= errno == ENOBUFS;
-			continue;
-		}
-		if (k <= 0)
-			break;
-		int len = (int)k;
-		for (const struct nlmsghdr *h = (const void *)buf; mnl_nlmsg_ok(h, len);
-		     h = mnl_nlmsg_next(h, &len))
-			removal |= is_removal(h->nlmsg_type);
-	}
-	if (!removal)
+	if (enc_unpriv())
+		return watch_check_unpriv(n, a, err);
+	/* What was removed does not matter, only whether ours is intact. */
+	if (!enc_nftwatch_removal(n->watch))
 		return 0;
-	r = rules_now(n->info.id, &now);
-	if ((r == 0 || r == -ENOENT) && now >= n->nrules)
-		return 0;
-	if (r < 0 && r != -ENOENT)
-		return enc_err_sys(err, r, "nftables: cannot check the rules of workspace %s",
-				   n->info.id);
-
-	r = reinstall(n, err);
-	if (r < 0)
+	ws_of(n, &ws);
+	r = enc_nftwatch_check(&ws, n->nrules, &now, err);
+	if (r <= 0)
 		return r;
 	struct enc_audit_field f[] = {
 		ENC_AUDIT_UINT("rules_found", now),
@@ -397,48 +374,19 @@ int enc_wsnet_watch_check(struct enc_wsnet *n, struct enc_audit *a, struct enc_e
 	return 1;
 }
 
-/* Remove what is left of the workspace's rules and add them all again. */
-static int reinstall(struct enc_wsnet *n, struct enc_err *err)
-{
-	int r;
-	_cleanup_nft_batch_ struct enc_nft_batch *rm = enc_nft_batch_new();
-	_cleanup_nft_batch_ struct enc_nft_batch *add = enc_nft_batch_new();
-	struct enc_nft_base base;
-	struct enc_nft_ws ws;
-
-	if (!rm || !add)
-		return enc_err_sys(err, -ENOMEM, "cannot rebuild the nftables batch");
-	enc_nft_base_init(&base);
-	enc_nft_ws_init(&ws);
-	snprintf(ws.id, sizeof(ws.id), "%s", n->info.id);
-	snprintf(ws.ifname, sizeof(ws.ifname), "%s", n->info.ifname);
-	ws.addr4 = n->info.addr4;
-	ws.addr6 = n->info.addr6;
-	ws.mode = n->info.mode;
-	ws.allow = n->spec.allow;
-	ws.n_allow = n->spec.n_allow;
-	ws.log_allowed = n->info.log_allowed;
-	ws.log_group = n->info.group;
-	if ((r = enc_nft_build_remove(rm, n->info.id, n->info.ifname, err)) < 0 ||
-	    (r = enc_nft_batch_send(rm, err)) < 0 ||
-	    (r = enc_nft_build_add(add, &base, &ws, err)) < 0 ||
-	    (r = enc_nft_batch_send(add, err)) < 0)
-		return r;
-	return 0;
-}
-
 /* An ordinary user's network: the same template, built by enclave-helper
  * (which owns the pool slot, the veth, the rules and the forwarding
  * sysctl), with the NFLOG fd handed back. The policy watch needs
- * CAP_NET_ADMIN over the host's namespace to read the rules back, so an
- * ordinary user's monitor does not watch (enclave-helper(8)). */
+ * CAP_NET_ADMIN over the host's namespace to read the rules back: the
+ * helper leaves a watcher process behind, which reports on the socket it
+ * handed over (enclave-helper(8)). */
 static int setup_unpriv(struct enc_wsnet *n, const struct enc_ws *w,
 			const struct enc_wsnet_spec *spec, struct enc_err *err)
 {
 	struct enc_wsnet_info *i = &n->info;
 	char allow[ENC_NFT_ALLOW_MAX][64];
 	const char *av[ENC_NFT_ALLOW_MAX];
-	struct ench_net out = { .nflog_fd = -1 };
+	struct ench_net out = { .nflog_fd = -1, .watch_fd = -1 };
 	int r;
 
 	for (size_t k = 0; k < spec->n_allow; k++) {
@@ -450,6 +398,7 @@ static int setup_unpriv(struct enc_wsnet *n, const struct enc_ws *w,
 	if (r < 0)
 		return r;
 	n->have_slot = n->have_veth = n->have_rules = true;
+	n->watch = out.watch_fd;
 	i->slot = out.slot;
 	i->group = out.group;
 	snprintf(i->ifname, sizeof(i->ifname), "%s", out.ifname);
@@ -686,6 +635,16 @@ int enc_wsnet_teardown(struct enc_wsnet *n, struct enc_err *err)
 	if (n->nflog) {
 		enc_nflog_free(n->nflog);
 		n->nflog = NULL;
+	}
+	if (n->watch >= 0 && enc_unpriv()) {
+		/* The helper's watcher must be gone before the rules are: it
+		 * would put them back. It answers "stop" by exiting. */
+		struct pollfd pf = { .fd = n->watch, .events = POLLIN };
+		char c;
+
+		if (send(n->watch, "stop\n", 5, MSG_NOSIGNAL) == 5)
+			while (poll(&pf, 1, 2000) == 1 && recv(n->watch, &c, 1, 0) > 0)
+				;
 	}
 	if (n->watch >= 0) {
 		close(n->watch);

@@ -145,7 +145,19 @@ is "$(awk '/^(CapEff|CapPrm|CapBnd|CapAmb|CapInh):/ { print $2 }' "$st" | sort -
 is "$(awk '/^NoNewPrivs:/ { print $2 }' "$st")" "1" "forwarder: no_new_privs"
 is "$(readlink "/proc/$FWD/ns/net")" "$(readlink "/proc/$(init_pid box w1)/ns/net")" \
 	"forwarder: in the workspace's network namespace"
-like "$(grep '^0::' "/proc/$FWD/cgroup")" "/enclave/box:w1:" "forwarder: in the workspace's cgroup"
+# An ordinary user's workspaces live in the user's delegated subtree.
+if t_user; then
+	like "$(grep '^0::' "/proc/$FWD/cgroup")" "/enclave/user-$T_UID/box:w1:" "forwarder: in the workspace's cgroup"
+	# The workspace's own "nobody", one of the user's subordinate ids: not
+	# the user (who could signal or trace it), not root.
+	fuid=$(awk '/^Uid:/ { print $2 }' "$st")
+	ok "forwarder: a subordinate id of the user's ($fuid)" \
+		test "$fuid" -ge "$T_SUBBASE" -a "$fuid" -le "$((T_SUBBASE + 4194303))"
+	is "$(readlink "/proc/$FWD/ns/user")" "$(readlink "/proc/$(init_pid box w1)/ns/user")" \
+		"forwarder: in the workspace's user namespace"
+else
+	like "$(grep '^0::' "/proc/$FWD/cgroup")" "/enclave/box:w1:" "forwarder: in the workspace's cgroup"
+fi
 is "$(ls "/proc/$FWD/fd" | sort -n | tr '\n' ' ')" "0 1 2 $(ls "/proc/$FWD/fd" | sort -n | tail -n1) " \
 	"forwarder: stdio and one socket, nothing else"
 like "$(readlink "/proc/$FWD/fd/$(ls "/proc/$FWD/fd" | sort -n | tail -n1)")" "^socket:" \

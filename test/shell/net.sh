@@ -348,28 +348,6 @@ else
 	skip "enclave-net log shows the denied destination" "no enclave-net log"
 fi
 
-# ---- the host replaces the ruleset ------------------------------------------------
-
-# The host's root (never the workspace) removing enclave's table, as a
-# reload of nftables.service ("flush ruleset") does: each monitor sees the
-# change and puts its workspace's policy back within moments.
-ok "host: delete table inet enclave" nft delete table inet enclave
-restored() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		nft list chain inet enclave "ws_$A_ID" >/dev/null 2>&1 &&
-			nft list chain inet enclave "ws_$B_ID" >/dev/null 2>&1 &&
-			nft list chain inet enclave forward >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-ok "the monitors put both workspaces' chains back" restored
-like "$(enclave-spawn audit "$SB" a 2>&1)" '"event":"net_policy_restored"' \
-	"a: the audit log records the restore"
-scan a "${deny_targets[@]}"
-check_deny "deny, after the host removed the table"
-
 # ---- root inside the workspace -----------------------------------------------------
 
 # enter --root has no CAP_NET_ADMIN or CAP_NET_RAW (enclave-spawn(1),
@@ -439,6 +417,11 @@ for ((i = 0; i < 20; i++)); do
 done
 is "$(udp_seen)" "$((seen + 1))" "netns root: the allowed raw datagram arrived"
 ok "a's rules are intact after all that" nft list chain inet enclave "ws_$A_ID"
+# a's network as it was, for the scans of a further down: the forged
+# addresses would make another workspace's address local to a.
+ok "netns root: the forged addresses and route removed again" "${NSA[@]}" sh -c \
+	"ip addr del $ALLOW.99/32 dev eth0 && ip addr del $B_ADDR4/32 dev eth0 &&
+	 ip route del $OUTSIDE.0/24 dev eth0"
 
 # ---- modes: first instruction, default, none, host, nat -------------------------------
 
@@ -459,10 +442,19 @@ is "$(cat "$OUT")" "lo" "none: only loopback"
 exit_is 5 "none: connect" enclave-spawn run --net none "$SB" n -- probe connect "$ALLOW.10" 8080 tcp 500
 is "$(cat "$OUT")" "ENETUNREACH" "none: nothing is routable"
 
-exit_is 0 "host: interfaces" enclave-spawn run --net host "$SB" h -- probe ifaces
-like "$(cat "$OUT")" "(^|
+if t_user; then
+	# The host's network is root's to give (enclave-spawn(1)): refused
+	# before anything starts.
+	exit_is 125 "host: refused for an ordinary user" enclave-spawn run --net host "$SB" h -- probe ifaces
+	is "$(cat "$ERR")" "enclave-spawn: network mode host is not supported for ordinary users; use --net none" \
+		"host: the refusal says why"
+	is "$(cat "$OUT")" "" "host: the command never ran"
+else
+	exit_is 0 "host: interfaces" enclave-spawn run --net host "$SB" h -- probe ifaces
+	like "$(cat "$OUT")" "(^|
 )$TINET(
 |\$)" "host: the host's interfaces are visible"
+fi
 
 ok "start c (nat, --log-allowed)" enclave-spawn start --net nat --log-allowed "$SB" c -- sleep 600
 remember c C
@@ -483,14 +475,49 @@ is "$(audit_of c "$META" 80 tcp)" "deny metadata" "nat audit: metadata denial"
 is "$(audit_of c "$C_HOST4" "$HP" tcp)" "deny host" "nat audit: host denial"
 is "$(audit_of c "$OUTSIDE.10" 8080 tcp allow)" "allow allow" "nat --log-allowed: the allowed connection is logged"
 
-# ---- teardown --------------------------------------------------------------------
+# ---- teardown, the host replacing the ruleset -------------------------------------
+
+# c goes first, with its rules in place (what stop removes is checked for
+# real); a and b after the host removed the table and the monitors put it
+# back.
+ok "stop c" enclave-spawn stop "$SB" c
+is "$(leftovers c "$C_IF" "$C_ID" "$C_SLOT")" "" "c: nothing left after stop"
+
+# The host's root (never the workspace) removing enclave's table, as a
+# reload of nftables.service ("flush ruleset") does: each monitor sees the
+# change and puts its workspace's policy back within moments. Done after
+# the root-inside checks so those run against the policy as installed.
+ok "host: delete table inet enclave" nft delete table inet enclave
+restored() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		nft list chain inet enclave "ws_$A_ID" >/dev/null 2>&1 &&
+			nft list chain inet enclave "ws_$B_ID" >/dev/null 2>&1 &&
+			nft list chain inet enclave forward >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+ok "the monitors put both workspaces' chains back" restored
+like "$(enclave-spawn audit "$SB" a 2>&1)" '"event":"net_policy_restored"' \
+	"a: the audit log records the restore"
+scan a "${deny_targets[@]}"
+check_deny "deny, after the host removed the table"
+if t_user; then
+	# For an ordinary user the watch is enclave-helper's: a process of
+	# root's the user cannot signal, holding CAP_NET_ADMIN alone.
+	w=$(pgrep -x enclave-helper | head -n 1)
+	ok "user: a policy watcher runs" test -n "$w"
+	is "$(awk '/^Uid:/ { print $2, $3, $4 }' "/proc/$w/status" 2>&1)" "0 0 0" "user: the watcher's ids are root's"
+	is "$(awk '/^CapEff:/ { print $2 }' "/proc/$w/status" 2>&1)" "0000000000001000" \
+		"user: the watcher holds CAP_NET_ADMIN alone"
+	fails "user: the user cannot signal the watcher" as_user kill -STOP "$w"
+fi
 
 ok "stop a" enclave-spawn stop "$SB" a
 is "$(leftovers a "$A_IF" "$A_ID" "$A_SLOT")" "" "a: nothing left after stop"
 ok "stop b" enclave-spawn stop "$SB" b
 is "$(leftovers b "$B_IF" "$B_ID" "$B_SLOT")" "" "b: nothing left after stop"
-ok "stop c" enclave-spawn stop "$SB" c
-is "$(leftovers c "$C_IF" "$C_ID" "$C_SLOT")" "" "c: nothing left after stop"
 
 ok "start k" enclave-spawn start --net deny --allow "$ALLOW.0/24:8080/tcp" "$SB" k -- sleep 600
 remember k KW
@@ -517,11 +544,17 @@ failclosed() {
 		set -e
 		enclave-spawn start --net deny "$1" fc -- sleep 600
 		mon=$(awk "{ print \$1; exit }" "$ENCLAVE_RUNTIME_DIR/workspaces/$1/fc/monitor")
-		kill -STOP "$mon"
+		# An ordinary user'"'"'s watch is enclave-helper'"'"'s watcher
+		# process, listening in this namespace: held too.
+		watch=
+		for p in $(pgrep -x enclave-helper); do
+			[ "$(readlink "/proc/$p/ns/net")" = "$(readlink /proc/self/ns/net)" ] && watch="$watch $p"
+		done
+		kill -STOP "$mon" $watch
 		nft delete table inet enclave
 		nft add table inet enclave
 		nft add set inet enclave pool4 "{ type inet_service; }"
-		kill -CONT "$mon"
+		kill -CONT "$mon" $watch
 		for i in $(seq 100); do
 			kill -0 "$mon" 2>/dev/null || break
 			sleep 0.1
@@ -532,8 +565,14 @@ failclosed() {
 ok "fail closed: a policy that cannot be put back" failclosed
 is "$(jq -r .reason "$ENCLAVE_STATE_DIR/workspaces/$SB/fc/result.json" 2>&1)" net_policy_lost \
 	"fail closed: the workspace was killed, reason net_policy_lost"
-like "$(enclave-spawn audit "$SB" fc 2>&1)" '"event":"net_policy_lost","error":"nftables: cannot add set pool4' \
-	"fail closed: the audit log says why"
+if t_user; then
+	# The helper's watcher cut the workspace off (no veth) and said why.
+	like "$(enclave-spawn audit "$SB" fc 2>&1)" '"event":"net_policy_lost","error":"enclave-helper: the nftables policy of en[0-9a-f]+ could not be put back, its veth is deleted: nftables: cannot add set pool4' \
+		"fail closed: the audit log says why"
+else
+	like "$(enclave-spawn audit "$SB" fc 2>&1)" '"event":"net_policy_lost","error":"nftables: cannot add set pool4' \
+		"fail closed: the audit log says why"
+fi
 ok "fail closed: ps sweeps what the broken table kept" enclave-spawn ps
 ok "fail closed: no record left" test ! -e "$ENCLAVE_RUNTIME_DIR/workspaces/$SB/fc/net"
 
@@ -576,3 +615,7 @@ while read -r a ifn slot id; do
 	left+=$(leftovers "p$i" "$ifn" "$id" "$slot")
 done <"$T_TMP/pool"
 is "$left" "" "all $N stopped: nothing left"
+if t_user; then
+	# enclave-helper's policy watchers end with their workspaces.
+	is "$(pgrep -x enclave-helper | tr '\n' ' ')" "" "all $N stopped: no policy watcher is left"
+fi

@@ -256,14 +256,22 @@ int ench_net_up(const char *helper, int netns_fd, const char *sandbox,
 	for (size_t i = 0; i < nallow; i++)
 		rb_add(&b, "allow=%s\n", allow[i]);
 	r = rb_call(helper, &b, &netns_fd, 1, &rep, err);
-	if (r < 0 || (r = one_fd(&rep, &out->nflog_fd, err)) < 0)
+	if (r < 0)
 		return r;
+	if (rep.nfds != 2) {
+		ench_reply_close(&rep);
+		return enc_err_set(err, -EPROTO, "enclave-helper: expected two fds in the net-up reply");
+	}
+	out->nflog_fd = rep.fds[0];
+	out->watch_fd = rep.fds[1];
+	rep.nfds = 0;
 #define GET(k, dst) (ench_reply_get(&rep, k, dst, sizeof(dst)) != NULL)
 	if (!GET("ifname", out->ifname) || !GET("id", out->id) || !GET("addr4", out->addr4) ||
 	    !GET("host4", out->host4) || !GET("addr6", out->addr6) || !GET("host6", out->host6) ||
 	    !GET("slot", v) || enc_parse_u32(v, 0, UINT32_MAX, &u, NULL) < 0 ||
 	    !((out->slot = u), GET("group", v)) || enc_parse_u32(v, 0, 65535, &u, NULL) < 0) {
 		close(out->nflog_fd);
+		close(out->watch_fd);
 		return enc_err_set(err, -EPROTO, "enclave-helper: malformed net-up reply");
 	}
 #undef GET

@@ -57,6 +57,7 @@ struct ench_net {
 	char ifname[16], id[16];
 	char addr4[48], host4[48], addr6[48], host6[48];
 	int nflog_fd;			/* bound to group; see enc_nflog_new() */
+	int watch_fd;			/* the policy watcher's socket (proto.h) */
 };
 int ench_net_up(const char *helper, int netns_fd, const char *sandbox,
 		const char *workspace, bool nat, const char *const *allow, size_t nallow,

@@ -19,6 +19,7 @@
 #include <linux/mount.h>
 #include <linux/nsfs.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -43,6 +44,7 @@
 #include "fsutil.h"
 #include "netlink.h"
 #include "nft.h"
+#include "nftwatch.h"
 #include "policy.h"
 #include "proto.h"
 #include "syscalls.h"
@@ -133,12 +135,14 @@ static void reply_add(const char *fmt, ...)
  * hold CAP_SETPCAP), then permitted = effective = mask, inheritable empty.
  * The helper never execs, so file capabilities and ambient sets never come
  * into play; euid stays 0, which only means ownership of root's files. */
-static void caps_limit(uint64_t mask)
+/* The permitted and effective sets, and with bset the bounding set too
+ * (which needs CAP_SETPCAP, still held then). */
+static void caps_limit_(uint64_t mask, bool bset)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2] = { { 0 } };
 
-	for (int c = 0; c <= 63; c++)
+	for (int c = 0; bset && c <= 63; c++)
 		if (!(mask & CAPBIT(c)) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1 &&
 		    prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
 			fail(ENC_EXIT_FAILURE, "cannot drop capability %d: %m", c);
@@ -147,6 +151,7 @@ static void caps_limit(uint64_t mask)
 	if (syscall(SYS_capset, &h, d) < 0)
 		fail(ENC_EXIT_FAILURE, "cannot set capabilities: %m");
 }
+#define caps_limit(mask) caps_limit_(mask, true)
 
 /* Act on the file system as the caller: permission checks, and so what the
  * caller could not reach, we do not reach either. Read back (setfsuid
@@ -553,6 +558,86 @@ static int pool_dir(void)
 	return fd;
 }
 
+/* What the caller's monitor cannot do itself (reading the host's rules
+ * needs CAP_NET_ADMIN over its namespace): keep this workspace's rules in
+ * place while it lives, as the monitor does for root (lib/nftwatch.h). A
+ * process of ours, not the caller's (real ids root, its own session, not
+ * dumpable), with CAP_NET_ADMIN alone, whose only inputs are the kernel's
+ * nftables events and its socket. On that socket, whose other end the
+ * reply hands to the caller, it says "restored FOUND EXPECTED" after
+ * putting the rules back, or "lost MESSAGE" when it could not, and then
+ * deletes the veth first: the workspace is cut off, never unfiltered. It
+ * ends when told "stop" or when the caller's end closes, so it neither
+ * outlives the workspace's monitor nor puts back rules that net-down is
+ * removing (the monitor stops it first). */
+ENC_NORETURN static void watcher(int sock, const struct enc_nft_ws *ws)
+{
+	struct enc_err e = { 0 };
+	size_t expected = 0, found = 0;
+	struct enc_nl *nl = NULL;
+	int ev = -1, r = 0, null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	char msg[700];
+
+	sock_ok = false;
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+	    dup2(sock, HREQ_FD) < 0 || setsid() < 0)
+		_exit(ENC_EXIT_FAILURE);
+	close_range(HREQ_FD + 1, ~0U, 0);	/* the request's and reply's fds */
+	caps_limit_(CAPBIT(CAP_NET_ADMIN), false);	/* it never executes anything */
+	for (int tries = 0; r == 0 && (enc_nftwatch_rules(ws->id, &expected) < 0 || !expected);
+	     tries++)
+		r = tries == 3 ? enc_err_set(&e, -EIO, "the rules do not stay installed")
+			       : enc_nftwatch_reinstall(ws, &e);
+	if (r == 0)
+		r = enc_nftwatch_open(&ev, &e);
+	while (r == 0) {
+		struct pollfd p[2] = { { .fd = HREQ_FD, .events = POLLIN }, { .fd = ev, .events = POLLIN } };
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			r = enc_err_sys(&e, -errno, "poll");
+		if (p[0].revents && (recv(HREQ_FD, msg, sizeof(msg), MSG_DONTWAIT) <= 0 ||
+				     !strncmp(msg, "stop", 4)))
+			_exit(ENC_EXIT_OK);
+		if (!p[1].revents || !enc_nftwatch_removal(ev))
+			continue;
+		r = enc_nftwatch_check(ws, expected, &found, &e);
+		if (r == 1) {
+			int n = snprintf(msg, sizeof(msg), "restored %zu %zu\n", found, expected);
+
+			send(HREQ_FD, msg, (size_t)n, MSG_NOSIGNAL);
+			logok("network %s: rules put back (%zu of %zu were left)", ws->ifname,
+			      found, expected);
+			r = 0;
+		}
+	}
+	if (enc_nl_open(-1, &nl, NULL) == 0)
+		enc_veth_delete(nl, ws->ifname, NULL);
+	snprintf(msg, sizeof(msg), "lost the nftables policy of %s could not be put back, its "
+		 "veth is deleted: %.500s", ws->ifname, e.msg);
+	send(HREQ_FD, msg, strlen(msg), MSG_NOSIGNAL);
+	syslog(LOG_AUTHPRIV | LOG_WARNING, "uid=%u op=net-up: %s", (unsigned)ruid, msg);
+	_exit(ENC_EXIT_FAILURE);
+}
+
+/* The watcher, and the caller's end of its socket (or -errno). */
+static int start_watcher(const struct enc_nft_ws *ws, struct enc_err *e)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return enc_err_sys(e, -errno, "cannot create the watcher's socket");
+	pid = fork();
+	if (pid == 0)
+		watcher(sv[1], ws);
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return enc_err_sys(e, -errno, "cannot start the policy watcher");
+	}
+	return sv[0];
+}
+
 static void op_net_up(void)
 {
 	struct enc_err e = { 0 };
@@ -623,6 +708,8 @@ static void op_net_up(void)
 		close(fwd);
 	if (r > 0)	/* NFLOG: binding needs CAP_NET_ADMIN, reading does not */
 		r = ofds[nofds++] = enc_nflog_bind(-1, ws.log_group, &e);
+	if (r >= 0)
+		r = ofds[nofds++] = start_watcher(&ws, &e);
 	if (r < 0) {
 		nofds = 0;
 		if (made > 0)	/* an existing veth of that name is not ours */
