@@ -633,8 +633,11 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	}
 	struct enc_mount_fds mfds = ENC_MOUNT_FDS_INIT;
 	if (m->unpriv) {
+		struct enc_unpriv_persist up = { m->base, m->gbase };
+
 		if (enc_unpriv_mounts(m->st, m->rootfs, userns, m->setup ? -1 : m->w->dir_fd,
-				      m->setup ? NULL : ws->workspace_dir, m->uid, &mfds, &e) < 0)
+				      m->setup ? NULL : ws->workspace_dir, m->uid,
+				      m->src.persist_dir ? &up : NULL, &mfds, &e) < 0)
 			monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
 	} else if (enc_mounts_prepare_idmapped(&m->src, userns, &mfds, NULL, &e) < 0) {
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
@@ -1114,9 +1117,6 @@ static int unpriv_supported(const struct monitor *m, struct enc_err *err)
 {
 	const struct enc_workspace_conf *ws = m->ws;
 
-	if (ws->overlay == ENC_OVERLAY_PERSISTENT)
-		return enc_err_set(err, -EOPNOTSUPP,
-				   "overlay mode persistent is not supported for ordinary users yet; use tmp or readonly");
 	if (ws->network == ENC_NET_HOST)
 		return enc_err_set(err, -EOPNOTSUPP,
 				   "network mode host is not supported for ordinary users; use --net none");

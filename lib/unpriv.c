@@ -92,8 +92,12 @@ int enc_unpriv_uidmap(int pidfd, uint32_t uid_base, uint32_t gid_base, struct en
 	return ench_uidmap(enc_helper_path(), pidfd, &u, 1, &g, 1, err);
 }
 
+static int unpriv_persist(const char *helper, int userns, int ws_dir_fd, uint32_t ub,
+			  uint32_t gb, struct enc_mount_fds *out, struct enc_err *err);
+
 int enc_unpriv_mounts(const struct enc_state *st, const char *rootfs, int userns,
 		      int home_dir_fd, const char *project, uid_t user,
+		      const struct enc_unpriv_persist *persist,
 		      struct enc_mount_fds *out, struct enc_err *err)
 {
 	const char *helper = enc_helper_path();
@@ -122,6 +126,12 @@ int enc_unpriv_mounts(const struct enc_state *st, const char *rootfs, int userns
 		}
 		r = ench_mount_dir(helper, HTREE_HOME, userns, home_dir_fd, "home", user, user,
 				   &out->home, err);
+		if (r < 0)
+			goto fail;
+	}
+	if (persist && home_dir_fd >= 0) {
+		r = unpriv_persist(helper, userns, home_dir_fd, persist->uid_base, persist->gid_base,
+				   out, err);
 		if (r < 0)
 			goto fail;
 	}
@@ -273,18 +283,25 @@ out:
 int enc_unpriv_storage_run(int (*fn)(void *arg, struct enc_err *err), void *arg,
 			   struct enc_err *err)
 {
-	struct storage_reply rep = { .code = -EIO };
 	uint32_t ub, gb;
+	int r = enc_unpriv_idbase(0, &ub, &gb, err);
+
+	if (r < 0) {
+		enc_err_prefix(err, "an ordinary user's sandboxes are stored with subordinate ids: ");
+		return r;
+	}
+	return enc_unpriv_ids_run(ub, gb, fn, arg, err);
+}
+
+int enc_unpriv_ids_run(uint32_t ub, uint32_t gb, int (*fn)(void *arg, struct enc_err *err),
+		       void *arg, struct enc_err *err)
+{
+	struct storage_reply rep = { .code = -EIO };
 	int sv[2], r, status;
 	char c;
 	pid_t pid;
 	ssize_t n;
 
-	r = enc_unpriv_idbase(0, &ub, &gb, err);
-	if (r < 0) {
-		enc_err_prefix(err, "an ordinary user's sandboxes are stored with subordinate ids: ");
-		return r;
-	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return enc_err_sys(err, -errno, "cannot create a socket pair");
 	fflush(NULL);
@@ -342,12 +359,12 @@ static int rm_in_storage(void *arg, struct enc_err *err)
 	return enc_rm_rf_at(a->dirfd, a->path, err);
 }
 
-int enc_unpriv_rm_rf_at(int dirfd, const char *path, struct enc_err *err)
+static int rm_rf(int dirfd, const char *path, bool storage, uint32_t slot, struct enc_err *err)
 {
 	struct rm_arg a = { dirfd, path };
-	int r;
-
 	struct enc_err first = { 0 };
+	uint32_t ub, gb;
+	int r;
 
 	if (!enc_unpriv())
 		return enc_rm_rf_at(dirfd, path, err);
@@ -357,5 +374,59 @@ int enc_unpriv_rm_rf_at(int dirfd, const char *path, struct enc_err *err)
 			enc_err_set(err, r, "%s", first.msg);
 		return r;
 	}
-	return enc_unpriv_storage_run(rm_in_storage, &a, err);
+	if (storage)
+		return enc_unpriv_storage_run(rm_in_storage, &a, err);
+	r = enc_unpriv_idbase(slot, &ub, &gb, err);
+	return r < 0 ? r : enc_unpriv_ids_run(ub, gb, rm_in_storage, &a, err);
+}
+
+int enc_unpriv_rm_rf_at(int dirfd, const char *path, struct enc_err *err)
+{
+	return rm_rf(dirfd, path, true, 0, err);
+}
+
+int enc_unpriv_rm_rf_slot(int dirfd, const char *path, uint32_t slot, struct enc_err *err)
+{
+	return rm_rf(dirfd, path, false, slot, err);
+}
+
+/* ---- a persistent upper layer ------------------------------------------------ */
+
+/* As root of the workspace's ids (plus the caller): ws_dir/fs, 0711, and
+ * its upper/ (0755) and work/ (0700), all the workspace root's. */
+static int persist_dirs(void *arg, struct enc_err *err)
+{
+	static const struct { const char *path; mode_t mode; } d[] = {
+		{ "fs", 0711 }, { "fs/upper", 0755 }, { "fs/work", 0700 },
+	};
+	int ws = *(int *)arg;
+
+	for (size_t i = 0; i < ENC_ARRAY_SIZE(d); i++) {
+		if (mkdirat(ws, d[i].path, d[i].mode) < 0 && errno != EEXIST)
+			return enc_err_sys(err, -errno, "cannot create the workspace's %s", d[i].path);
+		if (fchownat(ws, d[i].path, 0, 0, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fchmodat(ws, d[i].path, d[i].mode, 0) < 0)
+			return enc_err_sys(err, -errno, "cannot give the workspace its %s", d[i].path);
+	}
+	return 0;
+}
+
+static int unpriv_persist(const char *helper, int userns, int ws_dir_fd, uint32_t ub,
+			  uint32_t gb, struct enc_mount_fds *out, struct enc_err *err)
+{
+	int r = enc_unpriv_ids_run(ub, gb, persist_dirs, &ws_dir_fd, err);
+
+	if (r < 0)
+		return r;
+	r = ench_mount_dir(helper, HTREE_PERSIST, userns, ws_dir_fd, "fs", 0, 0, &out->persist,
+			   err);
+	if (r < 0)
+		return r;
+	out->persist_upper = openat(out->persist, "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW |
+				    O_CLOEXEC);
+	out->persist_work = openat(out->persist, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW |
+				   O_CLOEXEC);
+	if (out->persist_upper < 0 || out->persist_work < 0)
+		return enc_err_sys(err, -errno, "cannot open the persistent upper layer");
+	return 0;
 }

@@ -44,9 +44,16 @@ int enc_unpriv_uidmap(int pidfd, uint32_t uid_base, uint32_t gid_base, struct en
 /* The detached, idmapped trees of a workspace: the generation's rootfs
  * (rootfs: an absolute path beneath st's sandboxes directory), the home
  * (home_dir_fd's "home", created 0700 if missing) and, when project is
- * set, that directory. user: the workspace user inside. */
+ * set, that directory. user: the workspace user inside. With persist, the
+ * persistent upper layer too: home_dir_fd's fs/ with upper/ and work/,
+ * made the workspace root's (host ids persist's bases) and cloned by the
+ * helper (fds persist, persist_upper, persist_work). */
+struct enc_unpriv_persist {
+	uint32_t uid_base, gid_base;	/* the workspace's host ids */
+};
 int enc_unpriv_mounts(const struct enc_state *st, const char *rootfs, int userns,
 		      int home_dir_fd, const char *project, uid_t user,
+		      const struct enc_unpriv_persist *persist,
 		      struct enc_mount_fds *out, struct enc_err *err);
 
 /* The caller's delegated cgroup subtree: ask the helper for it (moving
@@ -79,5 +86,13 @@ int enc_unpriv_storage_run(int (*fn)(void *arg, struct enc_err *err), void *arg,
  * first, then, for what the caller may not remove, in the namespace of
  * enc_unpriv_storage_run(). As root it is enc_rm_rf_at(). */
 int enc_unpriv_rm_rf_at(int dirfd, const char *path, struct enc_err *err);
+
+/* The same for a tree of a workspace's (its persistent upper layer): with
+ * the host ids of its id slot instead of the storage ids. */
+int enc_unpriv_rm_rf_slot(int dirfd, const char *path, uint32_t slot, struct enc_err *err);
+
+/* enc_unpriv_storage_run() with the given host id bases (a workspace's). */
+int enc_unpriv_ids_run(uint32_t uid_base, uint32_t gid_base,
+		       int (*fn)(void *arg, struct enc_err *err), void *arg, struct enc_err *err);
 
 #endif

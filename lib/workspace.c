@@ -18,6 +18,7 @@
 #include "fsutil.h"
 #include "names.h"
 #include "parse.h"
+#include "unpriv.h"
 #include "workspace.h"
 
 static char *join3(const char *a, const char *b, const char *c)
@@ -450,6 +451,11 @@ int enc_ws_remove(const struct enc_state *st, struct enc_ws *w, struct enc_err *
 	char rel[2 * ENC_NAME_MAX + 32];
 	int r;
 
+	/* An ordinary user's persistent upper layer is the workspace's ids':
+	 * removed as those (lib/unpriv.h). */
+	uint32_t slot;
+	bool slotted = read_slot(w->dir_fd, "idslot", &slot) == 0;
+
 	snprintf(rel, sizeof(rel), "workspaces/%s/%s", w->sandbox, w->name);
 	release_slot(st, w);
 	r = enc_rm_rf_at(st->run_fd, rel, err);
@@ -458,7 +464,8 @@ int enc_ws_remove(const struct enc_state *st, struct enc_ws *w, struct enc_err *
 	/* The lock file goes with the directory; our fd keeps the lock on the
 	 * unlinked inode until we close it, and a new start creates a new
 	 * lock file, which is fine: nothing can be running once removed. */
-	r = enc_rm_rf_at(st->data_fd, rel, err);
+	r = slotted ? enc_unpriv_rm_rf_slot(st->data_fd, rel, slot, err)
+		    : enc_rm_rf_at(st->data_fd, rel, err);
 	if (r < 0)
 		return r;
 	/* Drop the sandbox's directory when it became empty. */

@@ -130,6 +130,23 @@ chown 12345:12345 "$H_TMP/store/.tmp/rb.Ab3xYz/gen/0d/rootfs"
 exit_is 1 "writable build owned by foreign ids: refused" \
 	call --userns "$P" < <(req mount tree=build "store=$H_TMP/store" path=.tmp/rb.Ab3xYz/gen/0d/rootfs)
 unlike "$(cat "$OUT")" "^fd:" "foreign-owned build: no fd"
+# A persistent layer must be the target namespace's root's, which must be
+# the caller's subordinate ids: not the caller's own directory, not ids of
+# another block, not another user's.
+mkdir -p "$H_TMP/pl/own" "$H_TMP/pl/far" "$H_TMP/pl/ok"
+chown "$H_UID:$H_GID" "$H_TMP/pl" "$H_TMP/pl/own"
+chown 12345:12345 "$H_TMP/pl/far"
+chown "$H_BASE:$H_BASE" "$H_TMP/pl/ok"
+for d in own far; do
+	exit_is 1 "persist layer owned by $d ids: refused" \
+		call --userns "$P" --dir "$H_TMP/pl" < <(req mount tree=persist path=$d)
+	like "$(cat "$ERR")" "$d is not owned by the target's root among $H_USER's subordinate ids" \
+		"persist layer owned by $d ids: says why"
+	unlike "$(cat "$OUT")" "^fd:" "persist layer owned by $d ids: no fd"
+done
+ok "persist layer owned by the target's root: a clone" \
+	call --userns "$P" --dir "$H_TMP/pl" < <(req mount tree=persist path=ok)
+like "$(cat "$OUT")" "fd: " "persist layer: a mount fd came back"
 userns_proc Q --map-root-user
 exit_is 1 "shifted rootfs for a namespace mapping root to the caller: refused" \
 	call --userns "$Q" < <(req mount tree=rootfs "store=$H_TMP/store" path=sub/gen/0c/rootfs)

@@ -65,6 +65,11 @@ static void test_decode(void)
 	is_int(dec(REQ("mount", "tree=home\npath=a//b\n")), -EINVAL, "empty component refused");
 	is_int(dec(REQ("mount", "tree=project\npath=.\nuser=70000\n")), -EINVAL, "user > 65535 refused");
 	is_int(dec(REQ("mount", "tree=project\npath=.\nstore=/x\n")), -EINVAL, "store only for rootfs");
+	is_int(dec(REQ("mount", "tree=persist\npath=fs\n")), 0, "persist decodes");
+	is_int(r.tree, HTREE_PERSIST, "tree persist");
+	is_int(r.nfds_min, 2, "persist needs two fds");
+	is_int(dec(REQ("mount", "tree=persist\npath=fs\nuser=0\n")), -EINVAL, "persist takes no user=");
+	is_int(dec(REQ("mount", "tree=persist\npath=fs\nstore=/s\n")), -EINVAL, "persist takes no store=");
 	/* tree=build: a generation in a build's temp dir, .tmp/SB.SFX/... */
 	is_int(dec(REQ("mount", "tree=build\nstore=/s\npath=.tmp/devbox.Ab3xYz/gen/0a1b/rootfs\n")), 0,
 	       "build mount decodes");

@@ -13,14 +13,19 @@ echo "setting=1" >"$proj/config.env"
 echo "[core]" >"$proj/.git/config"
 echo "code" >"$proj/src/main.c"
 echo "SECRET=nested" >"$proj/src/.env"
+# The project is the caller's (an ordinary user may only bring a directory
+# of their own).
+t_own "$proj"
 
 exit_is 0 "--dir: the project is mounted at the same path" enclave-spawn run --dir "$proj" box p -- cat "$proj/src/main.c"
 is "$(cat "$OUT")" "code" "project content visible"
 exit_is 0 "--dir: cwd is the project" enclave-spawn run --dir "$proj" box p -- pwd
 is "$(cat "$OUT")" "$proj" "cwd"
 exit_is 0 "--dir: create a file" enclave-spawn run --dir "$proj" box p -- sh -c 'echo new > new.txt; mkdir -p made/deep'
-is "$(stat -c %u:%g "$proj/new.txt")" "$(id -u):$(id -g)" "files created inside belong to the invoking user"
-is "$(stat -c %u "$proj/made/deep")" "$(id -u)" "directories too"
+is "$(stat -c %u:%g "$proj/new.txt")" "$T_OWNER_UID:$T_GID" "files created inside belong to the invoking user"
+is "$(stat -c %u:%g "$proj/made/deep")" "$T_OWNER_UID:$T_GID" "directories too"
+exit_is 0 "--dir: the project's files are the workspace user's inside" enclave-spawn run --dir "$proj" box p -- stat -c %u:%g new.txt src/main.c
+is "$(tr '\n' ' ' <"$OUT")" "1000:1000 1000:1000 " "the invoking user is the workspace user 1000 inside"
 exit_is 0 "--dir HOST:INSIDE" enclave-spawn run --dir "$proj:/work" box p -- cat /work/src/main.c
 is "$(cat "$OUT")" "code" "project at the given path"
 
@@ -42,3 +47,13 @@ exit_is 0 "protect: the rest stays writable" enclave-spawn run --protect .git/co
 is "$(cat "$proj/.git/config")" "[core]" "protected file unchanged"
 exit_is 2 "protect: a path escaping the project is refused" enclave-spawn run --protect ../x --dir "$proj" box p -- /bin/true
 exit_is 125 "--dir of a missing directory" enclave-spawn run --dir "$T_TMP/none" box p -- /bin/true
+if t_user; then
+	# An ordinary user cannot bring someone else's directory, even one
+	# they can read: the host owner, not the permissions, decides.
+	mkdir -p "$T_TMP/roots"
+	echo "root's" >"$T_TMP/roots/file"
+	ok "--dir of root's: the user can read it on the host" as_user cat "$T_TMP/roots/file"
+	exit_is 125 "--dir of a directory that is not the user's is refused" enclave-spawn run --dir "$T_TMP/roots" box p -- cat "$T_TMP/roots/file"
+	like "$(cat "$ERR")" "project directory $T_TMP/roots is owned by uid 0, not by you \\(uid $T_UID\\)" "refusal: message"
+	is "$(cat "$OUT")" "" "refusal: nothing of it was read"
+fi

@@ -5,6 +5,16 @@
 need_root
 
 ok "sandbox from the test rootfs" t_sandbox box
+# A workspace's cgroups: enclave/ for root, enclave/user-UID/ (delegated by
+# enclave-helper) for an ordinary user. The exact name (SB:WS:DEV-INO of its
+# state dir), as other tests' workspaces may share SB:WS.
+cgparent=enclave
+if t_user; then cgparent=enclave/user-$T_UID; fi
+ws_cgroups() {
+	local d=$ENCLAVE_STATE_DIR/workspaces/$1/$2 dev ino
+	dev=$(stat -c %D "$d") && ino=$(stat -c %i "$d") || return 1
+	t_cgroup_dirs "$1:$2" | awk -F/ -v n="$(printf '%s:%s:%x-%x' "$1" "$2" "0x$dev" "$ino")" '$NF == n'
+}
 
 # ---- exit status passthrough (DESIGN §13) --------------------------------
 exit_is 0 "run: true exits 0" enclave-spawn run box w1 -- /bin/true
@@ -33,23 +43,28 @@ exit_is 0 "run without -i: stdin is /dev/null" sh -c 'echo piped | enclave-spawn
 is "$(cat "$OUT")" "" "no stdin without -i"
 
 # ---- result.json ---------------------------------------------------------
-exit_is 3 "run --result" enclave-spawn run --result "$T_TMP/r.json" box w1 -- probe exit 3
-ok "result file is JSON" jq -e . "$T_TMP/r.json"
-is "$(jq -r '[.reason, .exit_code, .signal, .status] | @tsv' "$T_TMP/r.json")" "exited	3		3" "result: reason/exit_code/signal/status"
-is "$(jq -r '.sandbox + "/" + .workspace' "$T_TMP/r.json")" "box/w1" "result: names"
-like "$(jq -r .started "$T_TMP/r.json")" "^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$" "result: started is ISO 8601"
-ok "result: wall_ms is a number" jq -e '.wall_ms | type == "number"' "$T_TMP/r.json"
-exit_is 137 "run killed" enclave-spawn run --result "$T_TMP/r.json" box w1 -- probe kill 9
-is "$(jq -r '[.reason, .signal, .status] | @tsv' "$T_TMP/r.json")" "signaled	SIGKILL	137" "result of a signal death"
-exit_is 0 "workload writes its own result" enclave-spawn run --result "$T_TMP/r.json" box w1 -- \
+# --result is written by the caller of enclave-spawn: a directory of theirs.
+res=$T_TMP/res
+mkdir -p "$res"
+t_own "$res"
+exit_is 3 "run --result" enclave-spawn run --result "$res/r.json" box w1 -- probe exit 3
+ok "result file is JSON" jq -e . "$res/r.json"
+is "$(stat -c %u "$res/r.json")" "$T_UID" "result file belongs to the caller"
+is "$(jq -r '[.reason, .exit_code, .signal, .status] | @tsv' "$res/r.json")" "exited	3		3" "result: reason/exit_code/signal/status"
+is "$(jq -r '.sandbox + "/" + .workspace' "$res/r.json")" "box/w1" "result: names"
+like "$(jq -r .started "$res/r.json")" "^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$" "result: started is ISO 8601"
+ok "result: wall_ms is a number" jq -e '.wall_ms | type == "number"' "$res/r.json"
+exit_is 137 "run killed" enclave-spawn run --result "$res/r.json" box w1 -- probe kill 9
+is "$(jq -r '[.reason, .signal, .status] | @tsv' "$res/r.json")" "signaled	SIGKILL	137" "result of a signal death"
+exit_is 0 "workload writes its own result" enclave-spawn run --result "$res/r.json" box w1 -- \
 	sh -c 'echo "{\"tests\": 12, \"ok\": true}" > /run/enclave/result.json'
-is "$(jq -c .result "$T_TMP/r.json")" '{"tests":12,"ok":true}' "workload result embedded"
-exit_is 0 "invalid workload result" enclave-spawn run --result "$T_TMP/r.json" box w1 -- \
+is "$(jq -c .result "$res/r.json")" '{"tests":12,"ok":true}' "workload result embedded"
+exit_is 0 "invalid workload result" enclave-spawn run --result "$res/r.json" box w1 -- \
 	sh -c 'echo "{broken" > /run/enclave/result.json'
-is "$(jq -c .result "$T_TMP/r.json")" "null" "invalid workload JSON is not embedded"
-exit_is 0 "symlinked workload result" enclave-spawn run --result "$T_TMP/r.json" box w1 -- \
+is "$(jq -c .result "$res/r.json")" "null" "invalid workload JSON is not embedded"
+exit_is 0 "symlinked workload result" enclave-spawn run --result "$res/r.json" box w1 -- \
 	sh -c 'ln -s /etc/passwd /run/enclave/result.json'
-is "$(jq -c .result "$T_TMP/r.json")" "null" "a symlink as result.json is not followed"
+is "$(jq -c .result "$res/r.json")" "null" "a symlink as result.json is not followed"
 
 # ---- identity and environment -------------------------------------------
 exit_is 0 "workload ids" enclave-spawn run box w1 -- probe ids
@@ -140,12 +155,15 @@ is "$(jq -r '[.reason, .status] | @tsv' "$OUT")" "exited	0" "idle stops cleanly"
 
 # ---- rm --------------------------------------------------------------------
 exit_is 0 "start for rm" enclave-spawn start box gone -- sleep 600
+is "$(stat -c %u "$ENCLAVE_STATE_DIR/workspaces/box/gone")" "$T_UID" "the workspace's state belongs to the caller"
+gone_cg=$(ws_cgroups box gone)
+like "$gone_cg" "/sys/fs/cgroup/(unified/)?$cgparent/box:gone:" "the workspace's cgroup is under the caller's parent"
 exit_is 1 "rm refuses while running" enclave-spawn rm box gone
 like "$(cat "$ERR")" "is running \(use --force" "rm: message"
 exit_is 0 "rm --force stops and removes" enclave-spawn rm --force box gone
 exit_is 0 "ps after rm" enclave-spawn ps
 unlike "$(cat "$OUT")" "	gone	" "removed workspace is not listed"
-ok "no cgroup left" test -z "$(t_cgroup_dirs box:gone)"
+ok "no cgroup left" sh -c 'for d in $1; do [ ! -e "$d" ] || exit 1; done' - "$gone_cg"
 
 # ---- --rm keeps only the result and the audit log --------------------------
 exit_is 0 "run --rm" enclave-spawn run --rm box eph -- sh -c 'echo x > /home/user/f'

@@ -242,6 +242,25 @@ exit_is 137 "fork bomb: killed" u enclave-spawn run --net none --pids 32 --timeo
 	--result "$U_HOME/r.json" box fb -- probe forkbomb
 is "$(jq -r .reason "$U_HOME/r.json" 2>/dev/null)" "pids_exceeded" "fork bomb: reason pids_exceeded"
 
+# ---- persistent overlay ------------------------------------------------------
+ok "persistent: start idle" u enclave-spawn start --net none --overlay persistent box pw
+exit_is 0 "persistent: root inside writes /etc/kept" \
+	u enclave-spawn enter --root box pw -- sh -c 'echo kept >/etc/kept; awk "NR == 1 { print \$2 }" /proc/self/uid_map'
+PW_BASE=$(cat "$OUT")
+like "$PW_BASE" "^[0-9]+$" "persistent: the workspace's host root id"
+ok "persistent: stop" u enclave-spawn stop box pw
+exit_is 0 "persistent: the next run sees it" \
+	u enclave-spawn run --net none --overlay persistent box pw -- cat /etc/kept
+is "$(cat "$OUT")" "kept" "persistent: kept across runs"
+is "$(stat -c '%u %g' "$U_STATE/workspaces/box/pw/fs/upper/etc/kept")" "$PW_BASE $PW_BASE" \
+	"persistent: on disk the file is the workspace root's host id"
+is "$(stat -c '%u %a' "$U_STATE/workspaces/box/pw/fs" "$U_STATE/workspaces/box/pw/fs/upper" | tr '\n' ' ')" \
+	"$PW_BASE 711 $PW_BASE 755 " "persistent: the layer is the workspace root's"
+ok "persistent: rm as the user" u enclave-spawn rm box pw
+ok "persistent: nothing left" test ! -e "$U_STATE/workspaces/box/pw"
+exit_is 0 "persistent: a tmp run of another workspace does not see it" \
+	u enclave-spawn run --rm --net none box pt -- sh -c 'test ! -e /etc/kept'
+
 # ---- nothing left behind ---------------------------------------------------
 # (a detached monitor's exit is reaped by the host's init: give it a moment)
 for i in $(seq 50); do [ -z "$(pgrep -U "$H_UID")" ] && break; sleep 0.1; done

@@ -235,8 +235,11 @@ int ench_mount_dir(const char *helper, enum hreq_tree tree, int userns_fd, int b
 	struct ench_reply rep;
 	int fds[2] = { userns_fd, base_fd }, r;
 
-	rb_add(&b, "tree=%s\npath=%s\nuser=%u\ngroup=%u\n",
-	       tree == HTREE_HOME ? "home" : "project", path, user, group);
+	if (tree == HTREE_PERSIST)
+		rb_add(&b, "tree=persist\npath=%s\n", path);
+	else
+		rb_add(&b, "tree=%s\npath=%s\nuser=%u\ngroup=%u\n",
+		       tree == HTREE_HOME ? "home" : "project", path, user, group);
 	r = rb_call(helper, &b, fds, 2, &rep, err);
 	return r < 0 ? r : one_fd(&rep, mount_fd, err);
 }

@@ -45,8 +45,9 @@ int ench_uidmap(const char *helper, int pidfd, const struct hreq_ext *uid, unsig
 /* path SB/gen/ID/rootfs (tree=rootfs), or .tmp/... (tree=build). */
 int ench_mount_rootfs(const char *helper, int userns_fd, const char *store,
 		      const char *path, int *mount_fd, struct enc_err *err);
-/* tree: HTREE_HOME or HTREE_PROJECT; base_fd a directory of the caller's,
- * path beneath it ("." for itself); user/group: the workspace user inside. */
+/* tree: HTREE_HOME, HTREE_PROJECT or HTREE_PERSIST; base_fd a directory of
+ * the caller's, path beneath it ("." for itself); user/group: the workspace
+ * user inside (not for persist). */
 int ench_mount_dir(const char *helper, enum hreq_tree tree, int userns_fd, int base_fd,
 		   const char *path, uint32_t user, uint32_t group, int *mount_fd,
 		   struct enc_err *err);

@@ -489,15 +489,40 @@ static void op_mount(void)
 		      req.store, req.path, carr >= 0 ? " (stored with subordinate ids)" : "");
 		return;
 	}
-	/* home/project: beneath a directory fd of the caller's own, resolved
-	 * as the caller; both ends must be owned by the caller. */
+	/* home/project/persist: beneath a directory fd of the caller's own,
+	 * resolved as the caller; home and project owned by the caller. */
 	if (fstat(rfds[1], &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != ruid)
 		fail(ENC_EXIT_FAILURE, "base directory is not a directory owned by uid %u",
 		     (unsigned)ruid);
 	as_caller(true);
 	tree = enc_openat(rfds[1], req.path, O_PATH | O_DIRECTORY, 0, &e);
 	as_caller(false);
-	check(tree, &e, req.tree == HTREE_HOME ? "home" : "project");
+	check(tree, &e, req.tree == HTREE_HOME ? "home" : req.tree == HTREE_PERSIST ? "persist" :
+	      "project");
+	nu = subids("/etc/subuid", ruid, su);
+	ng = subids("/etc/subgid", rgid, sg);
+	if (req.tree == HTREE_PERSIST) {
+		/* A persistent upper layer: owned on disk by the workspace's
+		 * own root, which must be a whole block of the caller's
+		 * subordinate ids. A plain clone (overlayfs takes no idmapped
+		 * upper), never executable through this mount itself. */
+		hu = ns_lookup(userns, "uid_map", 0);
+		hg = ns_lookup(userns, "gid_map", 0);
+		if (fstat(tree, &st) < 0 || st.st_uid != hu || st.st_gid != hg ||
+		    !subid_covers(su, nu, hu, WS_IDS) || !subid_covers(sg, ng, hg, WS_IDS))
+			fail(ENC_EXIT_FAILURE, "%s is not owned by the target's root among %s's "
+			     "subordinate ids", req.path, uname_);
+		ofds[nofds] = (int)syscall(SYS_open_tree, tree, "", OPEN_TREE_CLONE |
+					   OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		struct mount_attr a = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+						    MOUNT_ATTR_NOEXEC };
+		if (ofds[nofds] < 0 || syscall(SYS_mount_setattr, ofds[nofds], "", AT_EMPTY_PATH,
+					       &a, sizeof(a)) < 0)
+			fail(ENC_EXIT_FAILURE, "cannot clone the persistent layer: %m");
+		nofds++;
+		logok("cloned persistent layer %s", req.path);
+		return;
+	}
 	if (fstat(tree, &st) < 0 || st.st_uid != ruid)
 		fail(ENC_EXIT_FAILURE, "%s is not owned by uid %u", req.path, (unsigned)ruid);
 	hu = ns_lookup(userns, "uid_map", req.user);
@@ -505,8 +530,6 @@ static void op_mount(void)
 	/* Whoever wrote the namespace's maps (we, newuidmap, or the caller for
 	 * its own ids), the ids we pair with the caller's must be the caller's
 	 * subordinate ones: never another user's. */
-	nu = subids("/etc/subuid", ruid, su);
-	ng = subids("/etc/subgid", rgid, sg);
 	if (!subid_covers(su, nu, hu, 1) || !subid_covers(sg, ng, hg, 1))
 		fail(ENC_EXIT_FAILURE, "the target maps user %u to ids outside %s's subordinate ids",
 		     req.user, uname_);

@@ -140,8 +140,8 @@ static int value(struct hreq *r, enum key k, char *v, unsigned line, struct enc_
 	case K_TREE:
 		r->tree = !strcmp(v, "rootfs") ? HTREE_ROOTFS : !strcmp(v, "build") ? HTREE_BUILD :
 			  !strcmp(v, "home") ? HTREE_HOME : !strcmp(v, "project") ? HTREE_PROJECT :
-			  HTREE_NONE;
-		return r->tree ? 0 : bad(err, line, "expected tree rootfs, build, home or project", v);
+			  !strcmp(v, "persist") ? HTREE_PERSIST : HTREE_NONE;
+		return r->tree ? 0 : bad(err, line, "expected tree rootfs, build, home, project or persist", v);
 	case K_STORE:
 		if (v[0] != '/' || set_str(r->store, sizeof(r->store), v) < 0)
 			return bad(err, line, "expected an absolute store path", v);
@@ -210,6 +210,8 @@ static int finish(struct hreq *r, struct enc_err *err)
 		} else {
 			if (r->seen & B(K_STORE))
 				return enc_err_set(err, -EINVAL, "request: only tree=rootfs and tree=build take store=");
+			if (r->tree == HTREE_PERSIST && (r->seen & (B(K_USER) | B(K_GROUP))))
+				return enc_err_set(err, -EINVAL, "request: tree=persist takes no user= or group=");
 			r->nfds_min = r->nfds_max = 2;
 		}
 		return 0;

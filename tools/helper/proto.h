@@ -22,12 +22,14 @@
  * Operations, their keys (* = required) and fds:
  *   uidmap      uid=IN OUT COUNT (1..HREQ_MAP_MAX)*, gid=... (1..)*
  *               fds: pidfd of the process whose user namespace is mapped
- *   mount       tree=rootfs|build|home|project*
+ *   mount       tree=rootfs|build|home|project|persist*
  *               rootfs: store=/abs* path=SB/gen/HASH/rootfs*  fds: userns
  *               build: store=/abs* path=.tmp/SB.SFX/gen/HASH/rootfs*  fds: userns
  *                 (a generation being set up: writable, and only when it
  *                 is stored with the caller's subordinate ids)
  *               home, project: path=REL* user=UID group=GID  fds: userns, dir
+ *               persist: path=REL*  fds: userns, dir (a plain clone of a
+ *                 persistent upper layer owned by the target's root)
  *   net-up      sandbox=* workspace=* mode=deny|nat* allow=CIDR (0..)
  *               log_allowed=0|1          fds: netns
  *   net-down    sandbox=* workspace=*    fds: none
@@ -77,6 +79,7 @@ enum hreq_tree {
 	HTREE_BUILD,
 	HTREE_HOME,
 	HTREE_PROJECT,
+	HTREE_PERSIST,
 };
 
 struct hreq_ext {
