@@ -85,6 +85,14 @@ static void test_decode(void)
 	       "build: nothing beneath the rootfs");
 	is_int(dec(REQ("mount", "tree=build\npath=.tmp/a.b/gen/0a1b/rootfs\n")), -EINVAL,
 	       "build needs store=");
+	/* The longest temp dir name (a 63-character sandbox name, a dot and
+	 * 7 more), and one past it: found by the fuzzer as an overflow. */
+	is_int(dec(REQ("mount", "tree=build\nstore=/s\npath=.tmp/"
+		       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.1234567"
+		       "/gen/0a/rootfs\n")), 0, "build: the longest temp dir name");
+	is_int(dec(REQ("mount", "tree=build\nstore=/s\npath=.tmp/"
+		       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.1"
+		       "/gen/0a/rootfs\n")), -EINVAL, "build: a longer one is refused");
 	is_int(dec(REQ("mount", "tree=build\nstore=/s\npath=.tmp/a.b/gen/0a1b/rootfs\nuser=0\n")), -EINVAL,
 	       "build takes no user=");
 	is_int(dec(REQ("mount", "tree=root\npath=.\n")), -EINVAL, "unknown tree refused");

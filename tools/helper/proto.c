@@ -81,16 +81,25 @@ static bool rootfs_path_ok(const char *p)
 	return enc_name_valid(sb);
 }
 
-/* .tmp/SB.SUFFIX/gen/ID/rootfs: a generation in a build's temp dir. */
+/* .tmp/SB.SUFFIX/gen/ID/rootfs: a generation in a build's temp dir (the
+ * sandbox's name, a dot and six random characters; never a dot name like
+ * the .rm.* of a removal). */
 static bool build_path_ok(const char *p)
 {
-	char tmp[ENC_NAME_MAX + 16];
+	static const char name_chars[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-";
+	char id[65];
+	size_t n;
+	int m = 0;
 
-	if (strncmp(p, ".tmp/", 5) || sscanf(p + 5, "%79[A-Za-z0-9_.-]", tmp) != 1 ||
-	    strlen(tmp) > ENC_NAME_MAX + 8 || !strchr(tmp, '.') || !strcmp(tmp, "..") ||
-	    tmp[0] == '.')
+	if (strncmp(p, ".tmp/", 5))
 		return false;
-	return rootfs_path_ok(p + 5);
+	p += 5;
+	n = strspn(p, name_chars);
+	if (n == 0 || n > ENC_NAME_MAX + 8 || p[n] != '/' || p[0] == '.' || !memchr(p, '.', n))
+		return false;
+	p += n + 1;
+	return sscanf(p, "gen/%64[0-9a-f]/rootfs%n", id, &m) == 1 && (size_t)m == strlen(p);
 }
 
 /* A relative path of plain components: no "", ".", ".." except a lone ".",
