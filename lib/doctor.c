@@ -524,13 +524,14 @@ void enc_doctor_check_subid(struct enc_doctor_check *c, bool root, const char *u
 	}
 	if (blocks == 1) {
 		enc_doctor_set(c, ENC_DOCTOR_WARN, true,
-			"%s has one range of %u subordinate ids: all workspaces share it (not isolated from each other by ids)",
-			u, ENC_DOCTOR_IDS_PER_WS);
+			"%s has one range of %u subordinate ids: one workspace at a time (each running workspace needs its own range, and a sandbox of %s's own is stored on the first)",
+			u, ENC_DOCTOR_IDS_PER_WS, u);
 		return;
 	}
 	enc_doctor_set(c, ENC_DOCTOR_OK, true,
 		"%s has %" PRIu64 " subordinate uids/gids: %" PRIu64 " workspaces get disjoint ranges",
 		u, total, blocks);
+	c->fix[0] = '\0';	/* nothing to fix */
 }
 
 void enc_doctor_check_bootstrap(struct enc_doctor_check *c, const char *debootstrap,

@@ -218,6 +218,8 @@ static void build_argv(const struct enc_recipe *r, const char *prog, const char 
 		 * which needs no privilege beyond subordinate ids. */
 		if (!root)
 			sv_add(av, "--mode=unshare");
+		if (!root && strlen(target) > 4 && !strcmp(target + strlen(target) - 4, ".tar"))
+			sv_add(av, "--skip=output/dev");
 		/* Bound every download, so a mirror that stops answering
 		 * fails in minutes, not hours. */
 		sv_add(av, "--aptopt=Acquire::Retries \"2\"");
@@ -235,12 +237,13 @@ static void build_env(const struct enc_rootfs_opts *o, bool root, struct strvec 
 		"http_proxy", "https_proxy", "ftp_proxy", "no_proxy",
 		"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY",
 	};
-	const char *home = getenv("HOME");
 
 	sv_add(ev, "PATH=" SAFE_PATH);
 	sv_add(ev, "LC_ALL=C");
 	sv_add(ev, "DEBIAN_FRONTEND=noninteractive");
-	sv_add(ev, "HOME=%s", root || !home ? "/root" : home);
+	/* Not an ordinary user's own: mmdebstrap's namespace root reads
+	 * files there (~/.dpkg.cfg) and cannot reach a private home. */
+	sv_add(ev, "HOME=%s", root ? "/root" : "/");
 	for (size_t i = 0; i < ENC_ARRAY_SIZE(pass); i++) {
 		const char *v = getenv(pass[i]);
 
@@ -349,6 +352,7 @@ struct outbuf {
 	size_t len;
 	char last[1024];	/* last line */
 	char last_err[1024];	/* last "E: ..." line */
+	char first_err[1024];	/* first "E: ..." line */
 	const struct enc_rootfs_opts *o;
 };
 
@@ -365,8 +369,11 @@ static void out_line(struct outbuf *b)
 	if (!*l)
 		goto out;
 	snprintf(b->last, sizeof(b->last), "%s", l);
-	if (strncmp(l, "E: ", 3) == 0)
+	if (strncmp(l, "E: ", 3) == 0) {
 		snprintf(b->last_err, sizeof(b->last_err), "%s", l);
+		if (!b->first_err[0])
+			snprintf(b->first_err, sizeof(b->first_err), "%s", l);
+	}
 	if (b->o && b->o->line)
 		b->o->line(b->o->ctx, l);
 out:
@@ -524,7 +531,11 @@ int enc_rootfs_bootstrap(const struct enc_recipe *r, const char *target,
 	}
 	int code = exit_code(st);
 	if (code != 0) {
-		const char *why = ob.last_err[0] ? ob.last_err : ob.last[0] ? ob.last : "no output";
+		/* debootstrap's last "E:" line is its cause; mmdebstrap's first
+		 * (then come "apt-get update failed", "mmdebstrap failed to
+		 * run"). */
+		const char *err1 = mm ? ob.first_err : ob.last_err;
+		const char *why = err1[0] ? err1 : ob.last[0] ? ob.last : "no output";
 
 		ret = enc_err_set(err, -EIO, "%s of suite '%s' from %s failed (exit status %d): %s",
 				  name, r->suite, r->mirror, code, why);
@@ -1085,6 +1096,17 @@ static int copy_xattrs(struct walk *w, int sfd, int dfd)
 	return 0;
 }
 
+/* The copy's owner: the source's, but o->own_uid's files are root's. */
+static uid_t owner_uid(const struct walk *w, const struct stat *st)
+{
+	return w->o && w->o->own_uid && st->st_uid == w->o->own_uid ? 0 : st->st_uid;
+}
+
+static gid_t owner_gid(const struct walk *w, const struct stat *st)
+{
+	return w->o && w->o->own_gid && st->st_gid == w->o->own_gid ? 0 : st->st_gid;
+}
+
 /* Owner, then mode (chown clears setuid bits), then xattrs (chown also
  * clears security.capability), then times, last of all. */
 static int copy_meta_fd(struct walk *w, int sfd, int dfd, const struct stat *st)
@@ -1092,7 +1114,8 @@ static int copy_meta_fd(struct walk *w, int sfd, int dfd, const struct stat *st)
 	struct timespec ts[2] = { st->st_atim, st->st_mtim };
 	int r;
 
-	if (fchown(dfd, st->st_uid, st->st_gid) < 0 || fchmod(dfd, st->st_mode & 07777) < 0)
+	if (fchown(dfd, owner_uid(w, st), owner_gid(w, st)) < 0 ||
+	    fchmod(dfd, st->st_mode & 07777) < 0)
 		return enc_err_sys(w->err, -errno, "cannot set owner and mode of %s/%s",
 				   w->dst_path, w->rel);
 	r = copy_xattrs(w, sfd, dfd);
@@ -1108,7 +1131,7 @@ static int copy_meta_at(struct walk *w, int dfd, const char *name, const struct 
 	struct timespec ts[2] = { st->st_atim, st->st_mtim };
 	int r;
 
-	if (fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fchownat(dfd, name, owner_uid(w, st), owner_gid(w, st), AT_SYMLINK_NOFOLLOW) < 0)
 		return enc_err_sys(w->err, -errno, "cannot set the owner of %s/%s", w->dst_path, w->rel);
 	if (!S_ISLNK(st->st_mode) && fchmodat(dfd, name, st->st_mode & 07777, 0) < 0)
 		return enc_err_sys(w->err, -errno, "cannot set the mode of %s/%s", w->dst_path, w->rel);

@@ -50,6 +50,11 @@ struct enc_rootfs_opts {
 	/* A scratch directory of the build (for wgetrc), path and fd. */
 	const char *work_path;
 	int work_fd;
+	/* Directory and cached-tree imports: files owned by this uid (gid)
+	 * become root's (0) in the copy; 0 for none. An ordinary user's own
+	 * files, seen from the storage namespace (lib/unpriv.h). */
+	uid_t own_uid;
+	gid_t own_gid;
 };
 
 /* Run debootstrap or mmdebstrap (r->method) into target (an absolute path
@@ -57,8 +62,11 @@ struct enc_rootfs_opts {
  * namespaces, so whatever it mounts disappears with it, and it dies with
  * the caller (PR_SET_PDEATHSIG), even on SIGKILL. debootstrap needs root:
  * -EPERM with a message saying so otherwise; mmdebstrap runs in its
- * unshare mode for other users. An http(s) mirror is probed first
- * (enc_rootfs_probe_mirror) so a dead one fails in seconds. */
+ * unshare mode for other users, and then target may also be a file name
+ * ending in ".tar": a tarball without /dev (its unshare mode cannot write
+ * a directory the user's subordinate ids cannot reach). An http(s) mirror
+ * is probed first (enc_rootfs_probe_mirror) so a dead one fails in
+ * seconds. */
 int enc_rootfs_bootstrap(const struct enc_recipe *r, const char *target,
 			 const struct enc_rootfs_opts *o, struct enc_err *err);
 

@@ -204,24 +204,36 @@ static int fill_tree(const struct enc_recipe *r, int fd, const char *path, int s
 struct tree_job {
 	const struct enc_recipe *r;
 	const char *src;		/* copy_in_storage: the tree to copy */
+	int src_fd;			/* cached_rootfs: the cache */
 	int fd;
 	const char *path;
-	const struct enc_rootfs_opts *ro;
+	struct enc_rootfs_opts ro;
 	bool strip;
 	uint64_t size;
+	enum enc_adopt_mode adopt;
+	bool adopted;
 };
+
+/* In the storage namespace the caller's own files are ENC_IDPOOL_SIZE's
+ * (unpriv.h): in an import they become the rootfs's root's. */
+static void job_init(struct tree_job *j, const struct enc_rootfs_opts *ro)
+{
+	if (ro)
+		j->ro = *ro;
+	j->ro.own_uid = ENC_IDPOOL_SIZE;
+	j->ro.own_gid = ENC_IDPOOL_SIZE;
+}
 
 static int fill_in_storage(void *arg, struct enc_err *err)
 {
 	struct tree_job *j = arg;
-	enum enc_adopt_mode adopt;
-	bool adopted = false;
 
 	/* The directory was made by the caller: it becomes "/" of the
 	 * rootfs, root's (the storage ids' 0), as debootstrap leaves it. */
 	if (fchown(j->fd, 0, 0) < 0)
 		return enc_err_sys(err, -errno, "cannot give the rootfs directory to the storage ids");
-	return fill_tree(j->r, j->fd, j->path, -1, NULL, j->ro, &adopt, &adopted, err);
+	return fill_tree(j->r, j->fd, j->path, j->src_fd, j->src, &j->ro, &j->adopt, &j->adopted,
+			 err);
 }
 
 static int copy_in_storage(void *arg, struct enc_err *err)
@@ -230,7 +242,7 @@ static int copy_in_storage(void *arg, struct enc_err *err)
 
 	if (fchown(j->fd, 0, 0) < 0)
 		return enc_err_sys(err, -errno, "cannot give the rootfs directory to the storage ids");
-	return enc_rootfs_import_dir(j->src, j->fd, j->path, j->ro, err);
+	return enc_rootfs_import_dir(j->src, j->fd, j->path, &j->ro, err);
 }
 
 static int measure_in_storage(void *arg, struct enc_err *err)
@@ -253,35 +265,69 @@ static int storage_job(int (*fn)(void *, struct enc_err *), struct tree_job *tmp
 	ret = enc_unpriv_storage_run(fn, j, err);
 	if (size)
 		*size = j->size;
+	tmpl->adopt = j->adopt;
+	tmpl->adopted = j->adopted;
 	munmap(j, sizeof(*j));
 	return ret;
 }
 
-/* fill_tree(), and for an ordinary user the tar and dir imports as root
- * of the storage namespace (cached_rootfs and debootstrap are root's). */
+/* mmdebstrap for an ordinary user: its unshare mode writes a tarball into
+ * the build's scratch dir (it cannot write into the user's private store
+ * as the subordinate ids), imported then like any other. */
+static int mmdebstrap_unpriv(const struct enc_recipe *r, struct tree_job *j,
+			     const struct enc_rootfs_opts *ro, struct enc_err *err)
+{
+	_cleanup_free_ char *tar = NULL;
+	struct enc_recipe tr = *r;
+	int ret;
+
+	if (!ro->work_path || ro->work_fd < 0)
+		return enc_err_set(err, -EINVAL, "mmdebstrap needs the build's scratch directory");
+	if (asprintf(&tar, "%s/mmdebstrap.tar", ro->work_path) < 0)
+		return enc_err_set(err, -ENOMEM, "out of memory");
+	ret = enc_rootfs_bootstrap(r, tar, ro, err);
+	if (ret == 0) {
+		tr.method = ENC_BOOTSTRAP_TAR;
+		tr.source = tar;
+		j->r = &tr;
+		ret = storage_job(fill_in_storage, j, NULL, err);
+	}
+	unlinkat(ro->work_fd, "mmdebstrap.tar", 0);
+	return ret;
+}
+
+/* fill_tree(), and for an ordinary user as root of the storage namespace
+ * (debootstrap is root's). */
 static int fill_tree_as_owner(const struct enc_recipe *r, int fd, const char *path, int src_fd,
 			      const char *src_path, const struct enc_rootfs_opts *ro,
 			      enum enc_adopt_mode *adopt, bool *adopted, struct enc_err *err)
 {
-	struct tree_job j = { .r = r, .fd = fd, .path = path, .ro = ro };
+	struct tree_job j = { .r = r, .fd = fd, .path = path, .src_fd = src_fd, .src = src_path };
+	int ret;
 
-	if (!enc_unpriv() || r->method == ENC_BOOTSTRAP_MMDEBSTRAP)
+	if (!enc_unpriv())
 		return fill_tree(r, fd, path, src_fd, src_path, ro, adopt, adopted, err);
-	if (r->method != ENC_BOOTSTRAP_TAR && r->method != ENC_BOOTSTRAP_DIR)
+	job_init(&j, ro);
+	if (r->method == ENC_BOOTSTRAP_MMDEBSTRAP)
+		return mmdebstrap_unpriv(r, &j, ro, err);
+	if (r->method == ENC_BOOTSTRAP_DEBOOTSTRAP)
 		return enc_err_set(err, -EPERM,
-				   "the %s method needs root; ordinary users use tar, dir or mmdebstrap",
-				   enc_bootstrap_method_str(r->method));
-	return storage_job(fill_in_storage, &j, NULL, err);
+				   "the debootstrap method needs root; ordinary users use mmdebstrap, tar, dir or cached_rootfs");
+	ret = storage_job(fill_in_storage, &j, NULL, err);
+	*adopt = j.adopt;
+	*adopted = j.adopted;
+	return ret;
 }
 
 /* enc_rootfs_import_dir() of a base generation, by its owner. */
 static int copy_tree_as_owner(const char *src, int fd, const char *path,
 			      const struct enc_rootfs_opts *ro, struct enc_err *err)
 {
-	struct tree_job j = { .src = src, .fd = fd, .path = path, .ro = ro };
+	struct tree_job j = { .src = src, .fd = fd, .path = path };
 
 	if (!enc_unpriv())
 		return enc_rootfs_import_dir(src, fd, path, ro, err);
+	job_init(&j, ro);
 	return storage_job(copy_in_storage, &j, NULL, err);
 }
 

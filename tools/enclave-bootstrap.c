@@ -436,20 +436,15 @@ static void build_recipe(const struct opts *o, struct enc_recipe *r)
 }
 
 /* An ordinary user's rootfs is stored with their subordinate ids
- * (lib/unpriv.h): mmdebstrap's unshare mode, tar and dir imports can make
- * one; debootstrap and cached_rootfs (a root-owned cache, hard-linked)
- * cannot. */
+ * (lib/unpriv.h): mmdebstrap's unshare mode, tar and dir imports and a
+ * cache stored the same way can make one; debootstrap cannot. */
 static void need_root(const struct enc_recipe *r)
 {
-	if (geteuid() == 0 || r->method == ENC_BOOTSTRAP_MMDEBSTRAP ||
-	    r->method == ENC_BOOTSTRAP_TAR || r->method == ENC_BOOTSTRAP_DIR)
+	if (geteuid() == 0 || r->method != ENC_BOOTSTRAP_DEBOOTSTRAP)
 		return;
-	if (r->method == ENC_BOOTSTRAP_DEBOOTSTRAP)
-		die("debootstrap needs root (it creates device nodes and runs chroot); run as "
-		    "root, or use --method mmdebstrap (its unshare mode works as an ordinary "
-		    "user), tar or dir");
-	die("the %s method needs root (it adopts root's cache); run as root, or use "
-	    "--method mmdebstrap, tar or dir", enc_bootstrap_method_str(r->method));
+	die("debootstrap needs root (it creates device nodes and runs chroot); run as "
+	    "root, or use --method mmdebstrap (its unshare mode works as an ordinary "
+	    "user), tar, dir or cached_rootfs");
 }
 
 static void setup_begin(void *ctx, size_t i, size_t n, const char *cmd)

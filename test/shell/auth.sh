@@ -48,8 +48,9 @@ exit_is 0 "enclave auth runs enclave-auth" enclave auth list
 exit_is 0 "login github from a pipe" login github "$T_TMP/gh.in"
 is "$(cat "$OUT")$(cat "$ERR")" "" "login from a pipe prints nothing"
 is "$(cat "$AUTH/github.token")" "$GH" "the token is stored exactly"
-is "$(stat -c '%a %u %s' "$AUTH/github.token")" "600 0 ${#GH}" "token file: 0600, the store owner's, no newline"
-is "$(stat -c '%a %u' "$AUTH")" "700 0" "auth/: 0700, the store owner's"
+# The store's owner: root, or the test user in the user pass (T_UID).
+is "$(stat -c '%a %u %s' "$AUTH/github.token")" "600 $T_UID ${#GH}" "token file: 0600, the store owner's, no newline"
+is "$(stat -c '%a %u' "$AUTH")" "700 $T_UID" "auth/: 0700, the store owner's"
 exit_is 0 "login enclave (stdin a file)" sh -c 'enclave-auth login enclave <"$1"' sh "$T_TMP/enc.in"
 exit_is 0 "login custom (no trailing newline)" login custom "$T_TMP/cu.in"
 is "$(cat "$AUTH/custom.token")" "$CU" "custom token stored"
@@ -118,9 +119,17 @@ exit_is 0 "list --json with a 0644 token" enclave-auth list --json
 is "$(jq -r '.[] | select(.provider == "github") | .state' "$OUT")" "refused" "list --json: refused"
 chmod 0600 "$AUTH/github.token"
 chown 4321:4321 "$AUTH/github.token"
+if t_user; then
+	# A foreign 0600 file: the user cannot even open it. Readable, it
+	# meets the owner check, which comes before the mode check.
+	exit_is 0 "list with a foreign owner (unreadable)" enclave-auth list
+	is "$(grep '^github' "$OUT" | cut -f3)" "cannot open $AUTH/github.token: Permission denied" "foreign owner, unreadable: the reason"
+	chmod 0644 "$AUTH/github.token"
+fi
 exit_is 0 "list with a foreign owner" enclave-auth list
-is "$(grep '^github' "$OUT" | cut -f3)" "$AUTH/github.token: owned by uid 4321, expected 0 (the owner of the store); refusing to use it" "foreign owner: the reason"
-chown 0:0 "$AUTH/github.token"
+is "$(grep '^github' "$OUT" | cut -f3)" "$AUTH/github.token: owned by uid 4321, expected $T_UID (the owner of the store); refusing to use it" "foreign owner: the reason"
+chown "$T_UID:$T_GID" "$AUTH/github.token"
+chmod 0600 "$AUTH/github.token"
 mv "$AUTH/github.token" "$T_TMP/gh.real"
 ln -s "$T_TMP/gh.real" "$AUTH/github.token"
 exit_is 0 "list with a symlinked token" enclave-auth list
@@ -213,7 +222,7 @@ for cmd in "ps" "ps --json" "stats box svc" "stats --json box svc" "logs box svc
 	is "$(leaks "$OUT" "$ERR")" "" "enclave-spawn $cmd shows no token"
 done
 exec_rec=$ENCLAVE_RUNTIME_DIR/workspaces/box/svc/exec
-is "$(stat -c '%a %u' "$exec_rec")" "600 0" "the exec record (holds the environment for enter) is 0600"
+is "$(stat -c '%a %u' "$exec_rec")" "600 $T_UID" "the exec record (holds the environment for enter) is 0600"
 is "$(leaks "$ENCLAVE_RUNTIME_DIR")" "$exec_rec" "in the runtime dir only the exec record holds a token"
 exit_is 0 "stop" enclave-spawn stop box svc
 ok "the exec record is removed at stop" test ! -e "$exec_rec"
@@ -270,12 +279,15 @@ git_rootfs() {
 		wget -q --spider -T 10 -t 1 http://deb.debian.org/debian/dists/bookworm/InRelease 2>/dev/null ||
 			{ echo "the Debian archive is unreachable" >"$T_TMP/git-why"; exit 1; }
 		export ENCLAVE_STATE_DIR=$T_TMP/gitbuild/state ENCLAVE_RUNTIME_DIR=$T_TMP/gitbuild/run
-		enclave-bootstrap create gitsrc --include git,socat,busybox -q >"$T_TMP/git-why" 2>&1 || exit 1
-		root=$(enclave-bootstrap show gitsrc | awk -F'\t' '$1 == "rootfs" { print $2 }')
+		# debootstrap needs root: the build's own program, as root in
+		# both passes (in the user pass PATH's runs as the test user).
+		eb=$T_BUILDDIR/tools/enclave-bootstrap
+		"$eb" create gitsrc --include git,socat,busybox -q >"$T_TMP/git-why" 2>&1 || exit 1
+		root=$("$eb" show gitsrc | awk -F'\t' '$1 == "rootfs" { print $2 }')
 		tar --format=posix --xattrs --xattrs-include='*' --numeric-owner -C "$root" -cf "$tar.tmp" . &&
 			mv -f "$tar.tmp" "$tar"
 		rc=$?
-		enclave-bootstrap rm gitsrc -q
+		"$eb" rm gitsrc -q
 		exit $rc
 	) 9>"$cache/bookworm-git.lock" || return 1
 	echo "$tar"
@@ -306,6 +318,9 @@ git_tests() {
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=github.com \
 		-addext subjectAltName=DNS:github.com -keyout "$srv/key.pem" -out "$srv/cert.pem" 2>/dev/null
 	cat "$srv/key.pem" "$srv/cert.pem" >"$srv/server.pem"
+	# The project directory is the workspace owner's (the server writes
+	# the pushed objects there).
+	t_own "$srv"
 
 	at_exit enclave-spawn stop --time 0 gitbox gitws
 	exit_is 0 "git: start a workspace with auth = github" \
@@ -341,7 +356,7 @@ password=$GH" "  with the token as the password, no prompt"
 	is "$(cat "$OUT")" "hello from the test repo" "  README"
 	exit_is 0 "git push over HTTPS with the token" enclave-spawn enter gitbox gitws -- sh -c \
 		'cd /tmp/clone && echo more >>README && git -c user.name=t -c user.email=t@example.com commit -qam more && git push -q'
-	is "$(git -C "$srv/repos/test/repo.git" rev-list --count main)" "2" "  the server got the commit"
+	is "$(git -c safe.directory='*' -C "$srv/repos/test/repo.git" rev-list --count main)" "2" "  the server got the commit"
 	exit_is 128 "without the helper the server refuses, and git does not prompt" enclave-spawn enter gitbox gitws -- \
 		env -u GIT_CONFIG_COUNT git ls-remote "$url"
 	like "$(cat "$ERR")" "could not read Username for 'https://github.com': terminal prompts disabled" "  terminal prompts disabled"

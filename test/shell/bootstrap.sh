@@ -13,6 +13,24 @@ SB=$ENCLAVE_STATE_DIR/sandboxes
 TAR=$("$T_SRCDIR/test/mkrootfs.sh") || skip_all "cannot build the busybox test rootfs"
 
 snap() { find "$SB" | sort; }
+# Whom a rootfs's id 0 belongs to on disk: root's sandboxes keep their ids;
+# an ordinary user's are shifted onto the first block of their
+# subordinate ids (uid N inside is the first subuid + N on disk, like
+# mmdebstrap --mode=unshare), the first number of their /etc/subuid line.
+SUBU=0
+SUBG=0
+if t_user; then
+	SUBU=$(awk -F: -v u="$T_USER" '$1 == u { print $2; exit }' /etc/subuid)
+	SUBG=$(awk -F: -v u="$T_USER" '$1 == u { print $2; exit }' /etc/subgid)
+fi
+# The bootstrap program a create without --method runs for the caller:
+# debootstrap needs root, so the user pass runs mmdebstrap (unshare mode).
+BOOT=debootstrap
+BOOTM=()
+if t_user; then
+	BOOT=mmdebstrap
+	BOOTM=(--method mmdebstrap)
+fi
 rootfs_of() { enclave-bootstrap show "$1" | awk -F'\t' '$1 == "rootfs" { print $2 }'; }
 current_of() { enclave-bootstrap show "$1" | awk -F'\t' '$1 == "current" { print $2 }'; }
 ngens() { ls "$SB/$1/gen" | wc -l; }
@@ -75,9 +93,13 @@ is "$(cat "$OUT")" "" "empty store lists nothing (no header when not a terminal)
 ok "create from a plain tar" enclave-bootstrap create bb --method tar --source "$TAR"
 like "$(cat "$ERR")" "created sandbox 'bb' \(generation [0-9a-f]{16}" "create reports the generation"
 R=$(rootfs_of bb)
-is "$(stat -c '%a %u:%g' "$R")" "755 0:0" "the rootfs directory is 0755 root"
+is "$(stat -c '%a %u:%g' "$R")" "755 $SUBU:$SUBG" "the rootfs directory is 0755 root (of the rootfs)"
 is "$(stat -c '%a' "$R/tmp")" "1777" "tar import keeps the sticky bit"
-is "$(stat -c '%u:%g' "$R/home/user")" "1000:1000" "tar import keeps numeric owners"
+is "$(stat -c '%u:%g' "$R/home/user")" "$((SUBU + 1000)):$((SUBG + 1000))" "tar import keeps numeric owners"
+if t_user; then
+	is "$(find "$R" \( -uid -"$SUBU" -o -uid +"$((SUBU + 65535))" -o -gid -"$SUBG" -o -gid +"$((SUBG + 65535))" \) | wc -l)" "0" \
+		"as the user: every owner is in the first block of the user's subordinate ids"
+fi
 is "$(stat -c '%Y' "$R/bin/busybox")" "1704067200" "tar import keeps mtimes"
 is "$(readlink "$R/bin/sh")" "busybox" "tar import keeps symlinks"
 is "$(chroot "$R" /bin/sh -c 'echo hello from $(id -u)')" "hello from 0" "the imported rootfs runs"
@@ -126,8 +148,8 @@ fi
 tar --xattrs --xattrs-include='*' --numeric-owner -C feat -cf feat.tar .
 check_feat() {
 	local r=$1 how=$2
-	is "$(stat -c '%a %u' "$r/bin/suid")" "4755 0" "$how keeps the setuid bit"
-	is "$(stat -c '%u:%g' "$r/data/a")" "1234:5678" "$how keeps an unknown owner"
+	is "$(stat -c '%a %u' "$r/bin/suid")" "4755 $SUBU" "$how keeps the setuid bit"
+	is "$(stat -c '%u:%g' "$r/data/a")" "$((SUBU + 1234)):$((SUBG + 5678))" "$how keeps an unknown owner"
 	is "$(stat -c '%i' "$r/data/a")" "$(stat -c '%i' "$r/data/b")" "$how keeps hard links"
 	if [ "$have_caps" = 1 ]; then
 		like "$(getcap "$r/bin/capped")" "cap_net_raw[+=]ep" "$how keeps security.capability"
@@ -143,7 +165,13 @@ ok "create from a directory" enclave-bootstrap -q create dir1 --method dir --sou
 same_tree "$(rootfs_of dir1)" "$R" "dir import copies the tree with its metadata"
 [ "$(stat -c %i "$R/bin/busybox")" != "$(stat -c %i "$(rootfs_of dir1)/bin/busybox")" ]
 t_result $? "dir import copies (own inodes, the source can change later)"
-ok "create from a directory with xattrs and hard links" enclave-bootstrap -q create featdir --method dir --source feat
+# An ordinary user's tree with these owners is a shifted one (root's
+# feat/ holds ids outside the user's block): the tar import just made.
+featsrc=feat
+if t_user; then
+	featsrc=$(rootfs_of feat)
+fi
+ok "create from a directory with xattrs and hard links" enclave-bootstrap -q create featdir --method dir --source "$featsrc"
 check_feat "$(rootfs_of featdir)" "dir import"
 exit_is 1 "dir import of a tree with a device node" enclave-bootstrap -q create devdir --method dir --source /dev
 like "$(cat "$ERR")" "refusing device node" "dir import refuses device nodes"
@@ -151,6 +179,8 @@ like "$(cat "$ERR")" "refusing device node" "dir import refuses device nodes"
 # ---- cached_rootfs -----------------------------------------------------------
 mkdir -p "$SB/rootfs-cache"
 cp -a "$R" "$SB/rootfs-cache/bookworm"
+# (As an ordinary user the cache is a copy of the user's own rootfs,
+# stored on their subordinate ids, and adopted in the storage namespace.)
 t0=$(now_ms)
 ok "cached_rootfs from rootfs-cache/bookworm" enclave-bootstrap create c1 --method cached_rootfs
 t1=$(now_ms)
@@ -273,14 +303,20 @@ cat >fake/debootstrap <<'EOF'
 here=$(dirname "$0")
 printf '%s\n' "$@" >"$here/args"
 env | sort >"$here/env"
+id -u >"$here/uid"
 echo "$$" >"$here/pid"
 echo "$$" >>"$here/pids"
 eval "target=\${$(($# - 1))}"
 echo "I: Retrieving InRelease"
-mkdir -p "$target/etc" "$target/dev" "$target/proc"
-echo fake >"$target/etc/debian_version"
-mknod "$target/dev/null" c 1 3
-mount -t tmpfs enclave-fake-proc "$target/proc" 2>/dev/null
+tree=$target
+case $target in *.tar) tree=$here/tree.$$ ;; esac	# mmdebstrap's tarball output
+mkdir -p "$tree/etc" "$tree/dev" "$tree/proc"
+echo fake >"$tree/etc/debian_version"
+[ "$tree" = "$target" ] && mknod "$target/dev/null" c 1 3
+[ "$tree" = "$target" ] && mount -t tmpfs enclave-fake-proc "$target/proc" 2>/dev/null
+if [ "$tree" != "$target" ]; then
+	tar -C "$tree" --owner=0 --group=0 --numeric-owner -cf "$target" . && rm -rf "$tree"
+fi
 if [ -e "$here/stall" ]; then
 	touch "$here/started"
 	exec sleep 98765
@@ -293,6 +329,8 @@ echo "I: Base system installed successfully."
 EOF
 chmod +x fake/debootstrap
 cp fake/debootstrap fake/mmdebstrap
+# The fakes write their records next to themselves, as the caller.
+t_own fake mirror
 # Should a broken build run the fake outside its namespaces, leave nothing
 # behind: its mounts and its processes (by the pids it recorded).
 at_exit 'grep enclave-fake-proc /proc/self/mountinfo | cut -d" " -f5 | grep "^$T_TMP/" | xargs -r -n1 umount -l'
@@ -303,20 +341,53 @@ done'
 export ENCLAVE_DEBOOTSTRAP=$T_TMP/fake/debootstrap ENCLAVE_MMDEBSTRAP=$T_TMP/fake/mmdebstrap
 M=file://$T_TMP/mirror
 
-ok "debootstrap run" enclave-bootstrap create deb --mirror "$M" --include git,curl --components main,contrib
-like "$(cat "$ERR")" "I: Retrieving InRelease" "progress lines are shown"
-like "$(tr '\n' ' ' <fake/args)" \
-	"^--variant=minbase --include=git,curl --components=main,contrib bookworm $SB/\\.tmp/deb\\.[A-Za-z0-9]{6}/gen/[0-9a-f]{16}/rootfs $M \$" \
-	"debootstrap argv: variant, include, components, suite, target, mirror"
-like "$(cat fake/env)" "^DEBIAN_FRONTEND=noninteractive" "a clean environment"
-unlike "$(cat fake/env)" "ENCLAVE_" "the caller's environment does not leak"
-is "$(cat fake/pid)" "2" "debootstrap runs in its own PID namespace"
-fails "device nodes are stripped from the new generation" test -e "$(rootfs_of deb)/dev/null"
-unlike "$(cat /proc/self/mountinfo)" "enclave-fake-proc" "debootstrap's mounts died with its namespace"
-is "$(enclave-bootstrap show deb | awk -F'\t' '$1 == "include" { print $2 }')" "git,curl" "show lists the includes"
-ok "mmdebstrap run" enclave-bootstrap -q create mm --method mmdebstrap --suite trixie --mirror "$M" --variant buildd
-like "$(tr '\n' ' ' <fake/args)" "^--variant=buildd --components=main --aptopt=.* trixie .* $M $" "mmdebstrap argv"
-unlike "$(cat fake/args)" "--mode" "as root mmdebstrap uses its default mode"
+if t_user; then
+	before=$(snap)
+	exit_is 1 "debootstrap as an ordinary user is refused" \
+		enclave-bootstrap create deb --mirror "$M" --include git,curl --components main,contrib
+	is "$(cat "$ERR")" "enclave-bootstrap: debootstrap needs root (it creates device nodes and runs chroot); run as root, or use --method mmdebstrap (its unshare mode works as an ordinary user), tar, dir or cached_rootfs" \
+		"the refusal names mmdebstrap, tar, dir and cached_rootfs"
+	ok "  debootstrap did not run" test ! -e fake/args
+	is "$(snap)" "$before" "  store unchanged"
+	# The same recipe through mmdebstrap, which makes its own user
+	# namespace (--mode=unshare) over the user's subordinate ids.
+	ok "mmdebstrap run" enclave-bootstrap create deb --method mmdebstrap --mirror "$M" --include git,curl --components main,contrib
+	like "$(cat "$ERR")" "I: Retrieving InRelease" "progress lines are shown"
+	like "$(tr '\n' ' ' <fake/args)" \
+		"^--variant=[a-z]+ --include=git,curl --components=main,contrib --mode=unshare --skip=output/dev --aptopt=Acquire::Retries \"2\" .* bookworm $SB/\\.tmp/deb\\.[A-Za-z0-9]{6}/mmdebstrap\\.tar $M \$" \
+		"mmdebstrap argv: variant, include, components, unshare mode, no /dev, suite, a tarball, mirror"
+	like "$(cat fake/env)" "^DEBIAN_FRONTEND=noninteractive" "a clean environment"
+	unlike "$(cat fake/env)" "ENCLAVE_" "the caller's environment does not leak"
+	like "$(cat fake/env)" "(^|
+)HOME=/(
+|\$)" "mmdebstrap gets HOME=/ (its namespace root cannot read a private home)"
+	is "$(cat fake/uid)" "$T_UID" "mmdebstrap runs as the user (it makes its own namespaces)"
+	fails "device nodes are not in the new generation" test -e "$(rootfs_of deb)/dev/null"
+	is "$(stat -c '%u %g' "$(rootfs_of deb)/etc/debian_version")" "$SUBU $SUBG" \
+		"the tarball was imported on the user's subordinate ids"
+	ok "the tarball is gone" test ! -e "$(ls -d "$SB"/.tmp/deb.* 2>/dev/null)/mmdebstrap.tar"
+	unlike "$(cat /proc/self/mountinfo)" "enclave-fake-proc" "mmdebstrap made no mounts on the host"
+	is "$(enclave-bootstrap show deb | awk -F'\t' '$1 == "method" { print $2 }')" "mmdebstrap" "show reports the method"
+	is "$(enclave-bootstrap show deb | awk -F'\t' '$1 == "include" { print $2 }')" "git,curl" "show lists the includes"
+	ok "mmdebstrap run (variant, suite)" enclave-bootstrap -q create mm --method mmdebstrap --suite trixie --mirror "$M" --variant buildd
+	like "$(tr '\n' ' ' <fake/args)" "^--variant=buildd --components=main --mode=unshare --skip=output/dev --aptopt=.* trixie .* $M $" "mmdebstrap argv"
+else
+	ok "debootstrap run" enclave-bootstrap create deb --mirror "$M" --include git,curl --components main,contrib
+	like "$(cat "$ERR")" "I: Retrieving InRelease" "progress lines are shown"
+	like "$(tr '\n' ' ' <fake/args)" \
+		"^--variant=minbase --include=git,curl --components=main,contrib bookworm $SB/\\.tmp/deb\\.[A-Za-z0-9]{6}/gen/[0-9a-f]{16}/rootfs $M \$" \
+		"debootstrap argv: variant, include, components, suite, target, mirror"
+	like "$(cat fake/env)" "^DEBIAN_FRONTEND=noninteractive" "a clean environment"
+	unlike "$(cat fake/env)" "ENCLAVE_" "the caller's environment does not leak"
+	is "$(cat fake/uid)" "0" "debootstrap runs as root"
+	is "$(cat fake/pid)" "2" "debootstrap runs in its own PID namespace"
+	fails "device nodes are stripped from the new generation" test -e "$(rootfs_of deb)/dev/null"
+	unlike "$(cat /proc/self/mountinfo)" "enclave-fake-proc" "debootstrap's mounts died with its namespace"
+	is "$(enclave-bootstrap show deb | awk -F'\t' '$1 == "include" { print $2 }')" "git,curl" "show lists the includes"
+	ok "mmdebstrap run" enclave-bootstrap -q create mm --method mmdebstrap --suite trixie --mirror "$M" --variant buildd
+	like "$(tr '\n' ' ' <fake/args)" "^--variant=buildd --components=main --aptopt=.* trixie .* $M $" "mmdebstrap argv"
+	unlike "$(cat fake/args)" "--mode" "as root mmdebstrap uses its default mode"
+fi
 
 # ---- failure injection: each leaves the store as it was -------------------------
 ok "sweep baseline" enclave-bootstrap list
@@ -325,7 +396,7 @@ before=$(snap)
 # kill -9 during create: the next command sweeps the temp dir.
 touch fake/stall
 rm -f fake/started
-enclave-bootstrap -q create killed --mirror "$M" &
+enclave-bootstrap -q create killed "${BOOTM[@]}" --mirror "$M" &
 pid=$!
 for _ in $(seq 100); do [ -e fake/started ] && break; sleep 0.1; done
 ok "a build is in progress" sh -c "ls '$SB/.tmp' | grep -q '^killed\.'"
@@ -338,7 +409,7 @@ is "$(snap)" "$before" "SIGKILL during create: store as it was after the sweep"
 
 for sig in TERM INT; do
 	rm -f fake/started
-	enclave-bootstrap -q create sig$sig --mirror "$M" &
+	enclave-bootstrap -q create sig$sig "${BOOTM[@]}" --mirror "$M" &
 	pid=$!
 	for _ in $(seq 100); do [ -e fake/started ] && break; sleep 0.1; done
 	kill -$sig "$pid"
@@ -352,14 +423,16 @@ done
 rm -f fake/stall
 
 touch fake/fail
-exit_is 1 "a failing debootstrap" enclave-bootstrap -q create failing --mirror "$M"
-like "$(cat "$ERR")" "debootstrap of suite 'bookworm' from $M failed \(exit status 1\): E: Failed getting release file" \
-	"the failure names suite, mirror and debootstrap's error"
-is "$(snap)" "$before" "failing debootstrap: store unchanged"
+exit_is 1 "a failing $BOOT" enclave-bootstrap -q create failing "${BOOTM[@]}" --mirror "$M"
+like "$(cat "$ERR")" "$BOOT of suite 'bookworm' from $M failed \(exit status 1\): E: Failed getting release file" \
+	"the failure names suite, mirror and $BOOT's error"
+is "$(snap)" "$before" "failing $BOOT: store unchanged"
 rm -f fake/fail
 
 # Hostile tarballs.
 mkdir -p outside
+# The user's, so that only the import's checks keep entries out of it.
+t_own outside
 python3 - "$T_TMP" <<'EOF'
 import io, sys, tarfile
 base = sys.argv[1]
@@ -410,14 +483,30 @@ hostile hardlink-out "refusing hard link target '../../../../etc/shadow': it con
 hostile hardlink-abs "refusing hard link target '/etc/shadow': absolute path" "hard link with an absolute target"
 hostile hardlink-via-symlink "refusing hard link 'h' -> 'l/shadow': the target is reached through a symlink" "hard link through a symlink"
 
-# Unknown suite and dead mirror, with the real debootstrap.
+# Unknown suite and dead mirror, with the real program (mmdebstrap in the
+# user pass).
 unset ENCLAVE_DEBOOTSTRAP
-if command -v debootstrap >/dev/null; then
+if t_user; then
+	unset ENCLAVE_MMDEBSTRAP
+fi
+if command -v "$BOOT" >/dev/null; then
+	# What the program says about a suite it does not know and one the
+	# mirror lacks (apt's words for mmdebstrap).
+	if t_user; then
+		unknown_err="E: The repository 'file:$T_TMP/mirror nosuchsuite Release' does not have a Release file"
+		nosuite_err() { echo "E: The repository 'file:$T_TMP/mirror $1 Release' does not have a Release file"; }
+		st='[0-9]+'
+	else
+		unknown_err="E: No such script: /usr/share/debootstrap/scripts/nosuchsuite"
+		nosuite_err() { echo "E: Failed getting release file $M/dists/$1/"; }
+		st=1
+	fi
 	t0=$(now_ms)
-	exit_is 1 "unknown suite" enclave-bootstrap -q create nosuite --suite nosuchsuite --mirror "$M"
-	like "$(cat "$ERR")" "debootstrap of suite 'nosuchsuite' from $M failed \(exit status 1\): E: " "unknown suite: debootstrap's error is shown"
-	exit_is 1 "a mirror without the suite" enclave-bootstrap -q create nosuite --suite bookworm --mirror "$M"
-	like "$(cat "$ERR")" "E: Failed getting release file $M/dists/bookworm/" "missing suite in the mirror: says so"
+	exit_is 1 "unknown suite" enclave-bootstrap -q create nosuite "${BOOTM[@]}" --suite nosuchsuite --mirror "$M"
+	like "$(cat "$ERR")" "$BOOT of suite 'nosuchsuite' from $M failed \(exit status $st\): E: " "unknown suite: $BOOT's error is shown"
+	like "$(cat "$ERR")" "$unknown_err" "unknown suite: the error names the cause"
+	exit_is 1 "a mirror without the suite" enclave-bootstrap -q create nosuite "${BOOTM[@]}" --suite bookworm --mirror "$M"
+	like "$(cat "$ERR")" "$(nosuite_err bookworm)" "missing suite in the mirror: says so"
 	t1=$(now_ms)
 	[ $((t1 - t0)) -lt 10000 ]
 	t_result $? "unknown suite fails fast ($((t1 - t0)) ms)"
@@ -425,14 +514,14 @@ if command -v debootstrap >/dev/null; then
 
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	t0=$(now_ms)
-	exit_is 1 "a mirror that does not answer" enclave-bootstrap -q create dead --mirror "http://127.0.0.1:$port/debian"
+	exit_is 1 "a mirror that does not answer" enclave-bootstrap -q create dead "${BOOTM[@]}" --mirror "http://127.0.0.1:$port/debian"
 	t1=$(now_ms)
 	like "$(cat "$ERR")" "mirror http://127.0.0.1:$port/debian does not answer" "dead mirror: named in the error"
 	[ $((t1 - t0)) -lt 30000 ]
 	t_result $? "dead mirror fails in bounded time ($((t1 - t0)) ms)"
 	is "$(snap)" "$before" "dead mirror: store unchanged"
 else
-	skip "unknown suite and dead mirror" "debootstrap not installed"
+	skip "unknown suite and dead mirror" "$BOOT not installed"
 fi
 
 # Full disk: a small tmpfs as the store, in a private mount namespace so
@@ -441,9 +530,15 @@ if command -v unshare >/dev/null; then
 	mkdir -p full bigroot/etc
 	head -c 6000000 /dev/urandom >bigroot/etc/big
 	tar -C bigroot -cf big.tar .
+	# The store's owner owns the small file system (the user in the
+	# user pass).
+	fullopt=size=2M,mode=0700
+	if t_user; then
+		fullopt=$fullopt,uid=$T_UID,gid=$T_GID
+	fi
 	cat >full.sh <<EOF
 set -u
-mount -t tmpfs -o size=2M,mode=0700 enclave-test-full "$T_TMP/full" || exit 99
+mount -t tmpfs -o $fullopt enclave-test-full "$T_TMP/full" || exit 99
 export ENCLAVE_STATE_DIR=$T_TMP/full/state
 enclave-bootstrap list || exit 98
 find "$T_TMP/full/state" | sort >"$T_TMP/full-before"

@@ -39,8 +39,10 @@ ok "a program earlier in PATH was not run" test ! -e "$T_TMP/fake-ran"
 exit_is 0 "enclave create --help is enclave-bootstrap create --help" enclave create --help
 like "$(cat "$OUT")" "enclave-bootstrap" "create alias reaches enclave-bootstrap"
 
-# init
-mkdir -p "$T_TMP/proj/my-box"
+# init (the project directories are the user's in the user pass: init
+# writes there)
+mkdir -p "$T_TMP/proj/my-box" "$T_TMP/proj/9 bad name!"
+t_own "$T_TMP/proj"
 cd "$T_TMP/proj/my-box" || exit 1
 exit_is 0 "init writes ./Enclavefile" enclave init
 like "$(cat "$ERR")" "wrote Enclavefile \(sandbox 'my-box'\)" "init names the sandbox after the directory"
@@ -62,10 +64,13 @@ ok "other file written" test -f Other.ini
 exit_is 1 "init into a missing directory fails" enclave init -f "$T_TMP/nope/Enclavefile"
 like "$(cat "$ERR")" "^enclave: cannot resolve the directory of" "missing directory: message"
 exit_is 2 "init with a stray argument" enclave init extra
-ln -s /etc/passwd "$T_TMP/proj/link"
+# The link's target is a file the program could write (the user's in the
+# user pass), so only the refusal to follow the link protects it.
+echo victim >"$T_TMP/proj/victim"
+t_own "$T_TMP/proj/victim"
+ln -s "$T_TMP/proj/victim" "$T_TMP/proj/link"
 exit_is 1 "init does not follow a symlink" enclave init -f "$T_TMP/proj/link"
-ok "symlink target untouched" grep -q '^root:' /etc/passwd
-mkdir -p "$T_TMP/proj/9 bad name!"
+is "$(cat "$T_TMP/proj/victim")" "victim" "symlink target untouched"
 cd "$T_TMP/proj/9 bad name!" || exit 1
 exit_is 0 "init in a directory with an invalid name" enclave init
 like "$(cat "$ERR")" "sandbox 'devbox'" "invalid directory name falls back to devbox"

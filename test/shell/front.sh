@@ -259,22 +259,19 @@ cd "$proj" || exit 1
 cache="$ENCLAVE_STATE_DIR/sandboxes/rootfs-cache/bookworm"
 mkdir -p "$cache" && tar -xf "$tar" -C "$cache"
 if t_user; then
-	# cached_rootfs adopts root's cache: an ordinary user is told the
-	# methods that work for them, and nothing is made.
-	exit_is 1 "create --bootstrap-method cached_rootfs as a user: refused" \
-		enclave create "my$sb" --suite bookworm --bootstrap-method cached_rootfs
-	like "$(cat "$ERR")" "the cached_rootfs method needs root .*mmdebstrap, tar or dir" \
-		"cached_rootfs refusal: names the methods that work"
-	ok "cached_rootfs refusal: no sandbox" test ! -e "$ENCLAVE_STATE_DIR/sandboxes/my$sb"
-	exit_is 0 "create mybox --bootstrap-method tar (the user's way)" \
-		enclave create "my$sb" --bootstrap-method tar --source "$tar"
-	at_exit "enclave-bootstrap rm --force 'my$sb'"
-	exit_is 0 "the seed's sandbox exists" enclave-bootstrap show "my$sb"
-	like "$(cat "$OUT")" "tar" "created by the tar method"
-else
-	exit_is 0 "create mybox --suite bookworm --bootstrap-method cached_rootfs" \
-		enclave create "my$sb" --suite bookworm --bootstrap-method cached_rootfs
-	at_exit "enclave-bootstrap rm --force 'my$sb'"
-	exit_is 0 "the seed's sandbox exists" enclave-bootstrap show "my$sb"
-	like "$(cat "$OUT")" "cached_rootfs" "created by the cached_rootfs method"
+	# An ordinary user's cache is stored like their sandboxes, on their
+	# subordinate ids (as mmdebstrap --mode=unshare leaves a directory).
+	chown -R --from=0:0 "$T_STORE_UID:$T_STORE_UID" "$cache"
+	chown -R --from=1000:1000 "$((T_STORE_UID + 1000)):$((T_STORE_UID + 1000))" "$cache"
+	chown "$T_UID:$T_GID" "$ENCLAVE_STATE_DIR/sandboxes/rootfs-cache"
 fi
+exit_is 0 "create mybox --suite bookworm --bootstrap-method cached_rootfs" \
+	enclave create "my$sb" --suite bookworm --bootstrap-method cached_rootfs
+at_exit "enclave-bootstrap rm --force 'my$sb'"
+exit_is 0 "the seed's sandbox exists" enclave-bootstrap show "my$sb"
+like "$(cat "$OUT")" "cached_rootfs" "created by the cached_rootfs method"
+is "$(stat -c '%u %g' "$ENCLAVE_STATE_DIR/sandboxes/my$sb/gen/"*/rootfs/bin/busybox)" \
+	"$T_STORE_UID $T_STORE_UID" "the adopted rootfs keeps the cache's owners"
+exit_is 0 "a workspace of the adopted sandbox runs" \
+	enclave-spawn run --rm --net none "my$sb" w -- sh -c 'stat -c "%u %g" /bin/busybox'
+is "$(cat "$OUT")" "0 0" "the adopted rootfs: root's files are root's inside"

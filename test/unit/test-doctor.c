@@ -307,12 +307,13 @@ static void test_subid(void)
 	g = (struct enc_subid){ .total = 65536 * 4, .ranges = 1, .blocks = 4 };
 	enc_doctor_check_subid(fresh(), false, "bob", &u, 0, &g, 0);
 	is_status(&chk, ENC_DOCTOR_WARN, true, "one block: shared");
-	has_str(chk.detail, "all workspaces share it", "shared detail");
+	has_str(chk.detail, "one workspace at a time", "one range: one workspace at a time");
 
 	u.total = 65536 * 3;
 	u.blocks = 3;
 	enc_doctor_check_subid(fresh(), false, "bob", &u, 0, &g, 0);
 	is_status(&chk, ENC_DOCTOR_OK, true, "3 blocks");
+	is_str(chk.fix, "", "enough ids: no fix offered");
 	is_str(chk.detail, "bob has 196608 subordinate uids/gids: 3 workspaces get disjoint ranges",
 	       "disjoint detail (the smaller of uids and gids)");
 
