@@ -238,7 +238,10 @@ ENC_NORETURN void enc_init_main(struct monitor *m)
 		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
 	}
 	int rundir = open("/run/enclave", O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (rundir < 0) {
+	/* 0711 whatever the monitor's umask: an ordinary user's monitor has
+	 * no capability over the workspace user's files, and must still
+	 * open result.json by name (the token files stay 0600). */
+	if (rundir < 0 || fchmod(rundir, 0711) < 0) {
 		enc_err_sys(&e, -errno, "cannot open /run/enclave");
 		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
 	}
