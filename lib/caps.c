@@ -2,13 +2,15 @@
 /*
  * caps.c - capability reduction. See caps.h for the contract.
  *
- * libcap-ng sets the capability sets; the bounding set is trimmed here with
- * PR_CAPBSET_DROP, and the checking is done here, straight from the
- * kernel, because capng_apply() can report success for a bounding-set drop
- * it skipped (no CAP_SETPCAP) when capabilities are applied in the same
- * call, and because it reads the bounding set through /proc/<tid>, which in
- * a fresh PID namespace with the host's /proc names another process (and
- * costs two procfs reads per call).
+ * Straight system calls: capset(2) for the effective, permitted and
+ * inheritable sets, PR_CAPBSET_DROP for the bounding set and
+ * PR_CAP_AMBIENT_CLEAR_ALL for the ambient set, each checked afterwards
+ * from the kernel. libcap-ng did the capset part until it became clear
+ * that it brought nothing the three calls do not: its capng_apply() can
+ * report success for a bounding-set drop it skipped (no CAP_SETPCAP), it
+ * reads the bounding set through /proc/<tid> (another process in a fresh
+ * PID namespace with the host's /proc), and loading it cost every program
+ * that links the runtime a shared library at exec and in each fork.
  */
 #include <errno.h>
 #include <grp.h>
@@ -18,30 +20,36 @@
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <cap-ng.h>
 
 #include "caps.h"
 
-/* The kernel's highest capability number: probe the bounding set, which
- * answers EINVAL past the last one (no /proc needed). It cannot change
- * while the system runs, so it is probed once. */
+/* The kernel's highest capability number: the bounding set answers EINVAL
+ * for a number past the last one (no /proc needed), and every number up to
+ * it is valid, so a binary search finds it in six calls. It cannot change
+ * while the system runs, so it is probed once per process. */
 static int last_cap(struct enc_err *err)
 {
 	static int cached = -1;
-	int c;
+	int lo = 0, hi = 63;	/* lo: known valid; hi: highest still possible */
 
 	if (cached >= 0)
 		return cached;
-	for (c = 0; c < 64; c++)
-		if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0L, 0L, 0L) < 0) {
-			if (errno != EINVAL)
-				return enc_err_sys(err, -errno,
-						   "cannot read the capability bounding set");
-			break;
-		}
-	if (c == 0)
+	if (prctl(PR_CAPBSET_READ, 0L, 0L, 0L, 0L) < 0) {
+		if (errno != EINVAL)
+			return enc_err_sys(err, -errno, "cannot read the capability bounding set");
 		return enc_err_set(err, -EINVAL, "the kernel reports no capabilities");
-	cached = c - 1;
+	}
+	while (lo < hi) {
+		int mid = lo + (hi - lo + 1) / 2;
+
+		if (prctl(PR_CAPBSET_READ, (unsigned long)mid, 0L, 0L, 0L) >= 0)
+			lo = mid;
+		else if (errno == EINVAL)
+			hi = mid - 1;
+		else
+			return enc_err_sys(err, -errno, "cannot read the capability bounding set");
+	}
+	cached = lo;
 	return cached;
 }
 
@@ -55,7 +63,11 @@ int enc_caps_all(uint64_t *out, struct enc_err *err)
 	return 0;
 }
 
-int enc_caps_get(struct enc_caps_sets *out, struct enc_err *err)
+/* Read the sets; the bounding set only when bnd_empty is false. It is
+ * skipped where this thread found it empty earlier and has since entered
+ * no new user namespace (the one event that refills it): a bounding set
+ * otherwise only shrinks, by PR_CAPBSET_DROP of the thread itself. */
+static int caps_read(struct enc_caps_sets *out, bool bnd_empty, struct enc_err *err)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -75,13 +87,21 @@ int enc_caps_get(struct enc_caps_sets *out, struct enc_err *err)
 	if (last < 0)
 		return last;
 	for (int c = 0; c <= last; c++) {
-		int r = prctl(PR_CAPBSET_READ, (unsigned long)c, 0L, 0L, 0L);
+		int r;
 
-		if (r < 0)
-			return enc_err_sys(err, -errno,
-					   "cannot read the capability bounding set");
-		if (r)
-			out->bnd |= ENC_CAP_BIT(c);
+		if (!bnd_empty) {
+			r = prctl(PR_CAPBSET_READ, (unsigned long)c, 0L, 0L, 0L);
+			if (r < 0)
+				return enc_err_sys(err, -errno,
+						   "cannot read the capability bounding set");
+			if (r)
+				out->bnd |= ENC_CAP_BIT(c);
+		}
+		/* The kernel keeps the ambient set inside permitted and
+		 * inheritable (it drops ambient capabilities as soon as either
+		 * loses them; capabilities(7)), so only those can be set. */
+		if (!(out->prm & out->inh & ENC_CAP_BIT(c)))
+			continue;
 		r = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET,
 			  (unsigned long)c, 0L, 0L);
 		if (r < 0)
@@ -93,11 +113,62 @@ int enc_caps_get(struct enc_caps_sets *out, struct enc_err *err)
 	return 0;
 }
 
+int enc_caps_get(struct enc_caps_sets *out, struct enc_err *err)
+{
+	return caps_read(out, false, err);
+}
+
+/* For messages: the names capabilities(7) uses, without "CAP_", in lower
+ * case (as libcap and libcap-ng print them). */
+static const char *const cap_names[] = {
+	[CAP_CHOWN] = "chown",
+	[CAP_DAC_OVERRIDE] = "dac_override",
+	[CAP_DAC_READ_SEARCH] = "dac_read_search",
+	[CAP_FOWNER] = "fowner",
+	[CAP_FSETID] = "fsetid",
+	[CAP_KILL] = "kill",
+	[CAP_SETGID] = "setgid",
+	[CAP_SETUID] = "setuid",
+	[CAP_SETPCAP] = "setpcap",
+	[CAP_LINUX_IMMUTABLE] = "linux_immutable",
+	[CAP_NET_BIND_SERVICE] = "net_bind_service",
+	[CAP_NET_BROADCAST] = "net_broadcast",
+	[CAP_NET_ADMIN] = "net_admin",
+	[CAP_NET_RAW] = "net_raw",
+	[CAP_IPC_LOCK] = "ipc_lock",
+	[CAP_IPC_OWNER] = "ipc_owner",
+	[CAP_SYS_MODULE] = "sys_module",
+	[CAP_SYS_RAWIO] = "sys_rawio",
+	[CAP_SYS_CHROOT] = "sys_chroot",
+	[CAP_SYS_PTRACE] = "sys_ptrace",
+	[CAP_SYS_PACCT] = "sys_pacct",
+	[CAP_SYS_ADMIN] = "sys_admin",
+	[CAP_SYS_BOOT] = "sys_boot",
+	[CAP_SYS_NICE] = "sys_nice",
+	[CAP_SYS_RESOURCE] = "sys_resource",
+	[CAP_SYS_TIME] = "sys_time",
+	[CAP_SYS_TTY_CONFIG] = "sys_tty_config",
+	[CAP_MKNOD] = "mknod",
+	[CAP_LEASE] = "lease",
+	[CAP_AUDIT_WRITE] = "audit_write",
+	[CAP_AUDIT_CONTROL] = "audit_control",
+	[CAP_SETFCAP] = "setfcap",
+	[CAP_MAC_OVERRIDE] = "mac_override",
+	[CAP_MAC_ADMIN] = "mac_admin",
+	[CAP_SYSLOG] = "syslog",
+	[CAP_WAKE_ALARM] = "wake_alarm",
+	[CAP_BLOCK_SUSPEND] = "block_suspend",
+	[CAP_AUDIT_READ] = "audit_read",
+	[CAP_PERFMON] = "perfmon",
+	[CAP_BPF] = "bpf",
+	[CAP_CHECKPOINT_RESTORE] = "checkpoint_restore",
+};
+
 static const char *cap_name(int c)
 {
-	const char *n = capng_capability_to_name((unsigned)c);
-
-	return n ? n : "unknown";
+	if (c >= 0 && (size_t)c < ENC_ARRAY_SIZE(cap_names) && cap_names[c])
+		return cap_names[c];
+	return "unknown";
 }
 
 static int lowest_bit(uint64_t m)
@@ -105,20 +176,11 @@ static int lowest_bit(uint64_t m)
 	return __builtin_ctzll(m);
 }
 
-/* Load mask into libcap-ng's state for the sets in `type`. */
-static int capng_set_mask(capng_type_t type, uint64_t mask)
-{
-	for (int c = 0; c < 64; c++)
-		if ((mask & ENC_CAP_BIT(c)) &&
-		    capng_update(CAPNG_ADD, type, (unsigned)c) < 0)
-			return -1;
-	return 0;
-}
-
-static int check_sets(uint64_t caps, uint64_t bnd, struct enc_err *err)
+/* bnd_empty: an earlier check found the bounding set empty (caps_read). */
+static int check_sets(uint64_t caps, uint64_t bnd, bool bnd_empty, struct enc_err *err)
 {
 	struct enc_caps_sets s;
-	int r = enc_caps_get(&s, err);
+	int r = caps_read(&s, bnd_empty, err);
 
 	if (r < 0)
 		return r;
@@ -138,8 +200,9 @@ static int check_sets(uint64_t caps, uint64_t bnd, struct enc_err *err)
  * The bounding set goes first, while CAP_SETPCAP may still be effective;
  * caps and bnd may differ (become_user keeps CAP_SETUID with an empty
  * bounding set, since the bounding set limits only what exec grants).
+ * bnd_empty: the bounding set was already checked empty (then bnd is 0).
  */
-static int apply_sets(uint64_t caps, uint64_t bnd, struct enc_err *err)
+static int apply_sets(uint64_t caps, uint64_t bnd, bool bnd_empty, struct enc_err *err)
 {
 	struct enc_caps_sets cur;
 	uint64_t all;
@@ -152,7 +215,7 @@ static int apply_sets(uint64_t caps, uint64_t bnd, struct enc_err *err)
 		return enc_err_set(err, -EINVAL,
 				   "capability %d is unknown to this kernel",
 				   lowest_bit((caps | bnd) & ~all));
-	r = enc_caps_get(&cur, err);
+	r = caps_read(&cur, bnd_empty, err);
 	if (r < 0)
 		return r;
 	if (caps & ~cur.prm)
@@ -174,19 +237,8 @@ static int apply_sets(uint64_t caps, uint64_t bnd, struct enc_err *err)
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L) < 0)
 		return enc_err_sys(err, -errno, "cannot clear the ambient capability set");
 
-	capng_clear(CAPNG_SELECT_BOTH);
-	/* pid 0 is "this thread" to capget/capset: libcap-ng otherwise keeps
-	 * the tid it saw first, which after a raw clone(2) is the parent's. */
-	capng_setpid(0);
-	if (capng_set_mask(CAPNG_EFFECTIVE | CAPNG_PERMITTED, caps) < 0 ||
-	    capng_set_mask(CAPNG_BOUNDING_SET, bnd) < 0)
-		return enc_err_set(err, -EINVAL, "libcap-ng rejected the capability set");
-	/* The bounding set is trimmed here, not by capng_apply(), and only
-	 * by the capabilities still in it: libcap-ng rereads
-	 * /proc/<tid>/status twice per apply and drops every capability,
-	 * present or not, and each drop is a credential commit. That was
-	 * ~150 us of every workspace start; check_sets() still verifies
-	 * the result from the kernel. Done before the capset below, while
+	/* Only the capabilities still in the bounding set are dropped: each
+	 * drop is a credential commit. Done before the capset below, while
 	 * CAP_SETPCAP is still effective. */
 	for (int c = 0; trim && c < 64; c++) {
 		if (!(cur.bnd & ~bnd & ENC_CAP_BIT(c)))
@@ -195,16 +247,26 @@ static int apply_sets(uint64_t caps, uint64_t bnd, struct enc_err *err)
 			return enc_err_sys(err, -errno, "cannot drop %s from the bounding set",
 					   cap_name(c));
 	}
-	errno = 0;
-	if (capng_apply(CAPNG_SELECT_CAPS) < 0)
-		return enc_err_sys(err, errno ? -errno : -EPERM,
-				   "cannot set capabilities");
-	return check_sets(caps, bnd, err);
+
+	/* pid 0 is the calling thread: what execve(2) carries over. Lowering
+	 * permitted and inheritable needs no privilege; caps is a subset of
+	 * the permitted set (checked above). */
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = 0,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {
+		{ .effective = (uint32_t)caps, .permitted = (uint32_t)caps },
+		{ .effective = (uint32_t)(caps >> 32), .permitted = (uint32_t)(caps >> 32) },
+	};
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return enc_err_sys(err, -errno, "cannot set capabilities");
+	return check_sets(caps, bnd, bnd_empty, err);
 }
 
 int enc_caps_keep(uint64_t mask, struct enc_err *err)
 {
-	return apply_sets(mask, mask, err);
+	return apply_sets(mask, mask, false, err);
 }
 
 int enc_caps_reduce_root(struct enc_err *err)
@@ -226,7 +288,7 @@ int enc_caps_become_user(uid_t uid, gid_t gid, struct enc_err *err)
 
 	/* Empty the bounding set now: after the uid change CAP_SETPCAP is
 	 * gone and it could not be trimmed any more. */
-	r = apply_sets(setid, 0, err);
+	r = apply_sets(setid, 0, false, err);
 	if (r < 0)
 		return r;
 	/* Without KEEPCAPS the kernel also clears permitted and effective
@@ -243,7 +305,7 @@ int enc_caps_become_user(uid_t uid, gid_t gid, struct enc_err *err)
 	if (setresuid(uid, uid, uid) < 0)
 		return enc_err_sys(err, -errno, "cannot change to uid %u",
 				   (unsigned)uid);
-	r = apply_sets(0, 0, err);
+	r = apply_sets(0, 0, true, err);	/* emptied and checked above */
 	if (r < 0)
 		return r;
 

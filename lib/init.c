@@ -122,6 +122,20 @@ ENC_NORETURN static void init_loop(int sock, pid_t wl, int sfd)
 	}
 }
 
+/* PID 1 itself only reaps and forwards signals once the workload exists:
+ * keep CAP_KILL (to signal the workload's user), nothing else, and the same
+ * no_new_privs and seccomp filter as the workload. */
+static void reduce_self(const struct monitor *m, int sock, pid_t wl)
+{
+	struct enc_err e = {};
+
+	if (enc_caps_keep(ENC_CAP_BIT(CAP_KILL), &e) < 0 || enc_seccomp_load(m->seccomp, &e) < 0) {
+		if (wl > 0)
+			kill(wl, SIGKILL);
+		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
+	}
+}
+
 ENC_NORETURN void enc_init_main(struct monitor *m)
 {
 	int sock = m->sync[1];
@@ -158,6 +172,25 @@ ENC_NORETURN void enc_init_main(struct monitor *m)
 			keep[i] = sock;
 	if (enc_close_fds_except(keep, ENC_ARRAY_SIZE(keep)) < 0)
 		_exit(ENC_EXIT_CANNOT_RUN);
+
+	/* While the monitor writes our id maps and prepares the mounts, we
+	 * would only wait: trim the bounding set now to the root set, which
+	 * holds what PID 1 keeps (CAP_KILL) and the most a workload may
+	 * have. The bounding set limits only what an exec grants, and PID 1
+	 * never execs, so nothing below loses a capability it uses; the
+	 * workload, whose drops the start waits for, then has 11 left to
+	 * drop instead of 41 (each one a credential commit). */
+	uint64_t known = 0;
+	if (enc_caps_all(&known, &e) < 0)
+		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
+	for (int c = 0; c < 64; c++) {
+		if (!(known & ~ENC_CAPS_ROOT_MASK & ENC_CAP_BIT(c)))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, (unsigned long)c, 0L, 0L, 0L) < 0) {
+			enc_err_sys(&e, -errno, "cannot trim the capability bounding set");
+			child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
+		}
+	}
 
 	ssize_t n = enc_msg_recv(sock, buf, sizeof(buf), fds, &nfds);
 	if (n <= 0 || strncmp(buf, "go ", 3) != 0)
@@ -300,12 +333,22 @@ ENC_NORETURN void enc_init_main(struct monitor *m)
 			.tty_slave = slave,
 			.seccomp = m->seccomp,
 		};
-		int failed = 0, stage = 0, errnum = 0;
-		wl = enc_workload_fork(&wlspec, &failed, &stage, &errnum);
+		int exec_rd = -1;
+		wl = enc_workload_start(&wlspec, &exec_rd);
 		if (wl < 0) {
 			enc_err_sys(&e, (int)wl, "cannot fork the workload");
 			child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
 		}
+		/* The workload's uid change made our memory, which it shared
+		 * until its exec, non-dumpable again (spawn.c): see above. */
+		if (m->unpriv)
+			prctl(PR_SET_DUMPABLE, 1);
+		/* PID 1 gives up its privileges before it learns how the
+		 * exec went: alongside the workload's first steps rather
+		 * than in the way of the monitor's "ok". */
+		reduce_self(m, sock, wl);
+		int failed = 0, stage = 0, errnum = 0;
+		enc_workload_started(exec_rd, &failed, &stage, &errnum);
 		if (failed) {
 			/* The workload reported why; it has exited with the
 			 * wrapper status. Reap it so the status is exact. */
@@ -317,6 +360,8 @@ ENC_NORETURN void enc_init_main(struct monitor *m)
 		}
 		if (devnull >= 0)
 			close(devnull);
+	} else {
+		reduce_self(m, sock, 0);
 	}
 	if (slave >= 0)
 		close(slave);
@@ -327,14 +372,6 @@ ENC_NORETURN void enc_init_main(struct monitor *m)
 	enc_auth_plan_wipe(&m->auth);
 	wipe_envp(m->envp);
 
-	/* PID 1 itself only reaps and forwards signals from now on: keep
-	 * CAP_KILL (to signal the workload's user), nothing else, and the
-	 * same no_new_privs and seccomp filter as the workload. */
-	if (enc_caps_keep(ENC_CAP_BIT(CAP_KILL), &e) < 0 || enc_seccomp_load(m->seccomp, &e) < 0) {
-		if (wl > 0)
-			kill(wl, SIGKILL);
-		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);
-	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 
 	int sendfds[2] = { rundir, master };

@@ -378,7 +378,11 @@ static int write_result(struct monitor *m, enum enc_reason reason, int exit_code
 /* Copy what the workload printed to the log and to the attached caller. */
 static bool relay(struct monitor *m, int fd, int to)
 {
-	char buf[65536];
+	/* Static, not on the stack: a 64 KiB frame is probed page by page
+	 * (-fstack-clash-protection), 16 fresh stack pages faulted in for
+	 * every workspace even when the workload prints nothing. The monitor
+	 * is single-threaded and relay() is not reentrant. */
+	static char buf[65536];
 	ssize_t n = read(fd, buf, sizeof(buf));
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -662,6 +666,14 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
 	}
 
+	/* Our own and init's start times, for the pid files written below:
+	 * read now, while init builds the workspace's root. */
+	struct enc_pidref iref, mref;
+	if (enc_pidref_of(m->init_pid, &iref) < 0 || enc_pidref_of(m->self, &mref) < 0) {
+		enc_err_set(&e, -ESRCH, "cannot read the start times of the monitor and init");
+		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
+	}
+
 	/* Step 6: wait for init's verdict. */
 	int fds[2] = { -1, -1 };
 	size_t nfds = 2;
@@ -701,9 +713,7 @@ ENC_NORETURN static void monitor_main(struct monitor *m)
 	m->master = nfds > 1 ? fds[1] : -1;
 	m->wl_pid = (pid_t)strtol(buf + 3, NULL, 10);
 
-	struct enc_pidref iref, mref;
-	if (enc_pidref_of(m->init_pid, &iref) < 0 || enc_pidref_of(m->self, &mref) < 0 ||
-	    enc_ws_pid_write(m->w, "init", &iref, &e) < 0 ||
+	if (enc_ws_pid_write(m->w, "init", &iref, &e) < 0 ||
 	    enc_ws_pid_write(m->w, "monitor", &mref, &e) < 0)
 		monitor_fail(m, ENC_EXIT_CANNOT_RUN, &e);
 
@@ -1000,8 +1010,13 @@ in_done:
 	if (net_later &&
 	    enc_fact_write(m->w->run_fd, ENC_WS_STOPPING, "", 0, 0600, false, NULL) < 0)
 		net_later = false;
-	if (!net_later)
+	if (!net_later) {
 		enc_wsnet_teardown(&m->net, NULL);
+		/* Nothing of the workspace is left to undo: let go of the
+		 * lock before the answer, so the caller's next command finds
+		 * it free instead of racing our exit ("is running"). */
+		enc_ws_unlock(m->w);
+	}
 	snprintf(buf, sizeof(buf), "X %d", status);
 	reply(m, buf);
 	mclose(&m->status_sock);
@@ -1058,7 +1073,7 @@ static int read_current(const struct enc_state *st, const char *sandbox, int *sb
 static int sandbox_exists(const struct enc_state *st, const char *sandbox, struct enc_err *err)
 {
 	char gen[ENC_GEN_ID_SIZE];
-	int fd, r = read_current(st, sandbox, &fd, gen, err);
+	int fd = -1, r = read_current(st, sandbox, &fd, gen, err);
 
 	if (r == 0)
 		close(fd);
@@ -1071,20 +1086,22 @@ static int pick_generation(const struct enc_state *st, const char *sandbox, stru
 {
 	_cleanup_close_ int sbfd = -1;
 	_cleanup_free_ char *old = NULL;
-	char rel[64];
-	int r;
+	char rel[64], sbrel[ENC_NAME_MAX + 16];
 
-	r = read_current(st, sandbox, &sbfd, gen, err);
-	if (r < 0)
-		return r;
+	snprintf(sbrel, sizeof(sbrel), "sandboxes/%s", sandbox);
+	sbfd = enc_opendir_at(st->data_fd, sbrel, NULL);
+	if (sbfd < 0)
+		return enc_err_set(err, -ENOENT, "no sandbox named '%s'", sandbox);
 	/* Shared sandbox lock while we read `current` and record our
-	 * generation: prune cannot remove it in between (sandbox.h). */
+	 * generation: prune cannot remove it in between (sandbox.h). It is
+	 * read once, under the lock. */
 	_cleanup_close_ int lock = enc_lock_at(sbfd, "lock", ENC_LOCK_SHARED, true, err);
 	if (lock < 0)
 		return lock;
 	_cleanup_free_ char *cur = NULL;
-	if (enc_fact_read(sbfd, "current", 64, true, &cur, NULL, err) < 0)
-		return -ENOENT;
+	if (enc_fact_read(sbfd, "current", 64, true, &cur, NULL, NULL) < 0 || !enc_gen_id_valid(cur))
+		return enc_err_set(err, -ENOENT, "no sandbox named '%s' (not completely created)",
+				   sandbox);
 	snprintf(gen, ENC_GEN_ID_SIZE, "%s", cur);
 
 	if (persistent &&

@@ -20,6 +20,7 @@
 #include "logfile.h"
 #include "mounts.h"
 #include "runtime.h"
+#include "runtime-internal.h"
 #include "sandbox.h"
 #include "seccomp.h"
 #include "wsnet.h"
@@ -111,6 +112,13 @@ static inline void wipe_envp(char **envp)
 	for (size_t i = 0; envp && envp[i]; i++)
 		explicit_bzero(envp[i], strlen(envp[i]));
 }
+
+/* enc_workload_fork() (runtime-internal.h) in two halves, for PID 1 to do
+ * its own work while the workload gets ready (spawn.c): start the workload,
+ * and later learn whether its exec worked (*failed: the wrapper status
+ * 125-127, or 0; reads and closes exec_rd). */
+pid_t enc_workload_start(struct enc_workload *wl, int *exec_rd);
+void enc_workload_started(int exec_rd, int *failed, int *stage, int *errnum);
 
 /* The workspace's PID 1 (init.c): runs in the child clone3() made, never
  * returns. */

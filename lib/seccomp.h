@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * seccomp.h - the workspace seccomp deny list (DESIGN.md §15.4), built with
- * libseccomp and loaded with seccomp(2) just before the workload is exec'd.
+ * seccomp.h - the workspace seccomp deny list (DESIGN.md §15.4), compiled to
+ * classic BPF with libseccomp and loaded with seccomp(2) just before the
+ * workload is exec'd.
  *
  * Contract:
  *  - Policy: default action ALLOW; a fixed deny list where every entry
  *    returns a documented errno (table in enclave-spawn(1), SECURITY, and in
- *    the comments of seccomp.c). The list is compiled in: there is no policy
- *    file and no option that weakens it, so there is nothing to fall back to.
+ *    the comments of seccomp-build.c). The list is compiled in: there is no
+ *    policy file and no option that weakens it, so there is nothing to fall
+ *    back to.
  *  - Foreign ABIs are killed, not answered: on x86_64 an i386 system call
  *    (int $0x80, sysenter) or an x32 one (number with bit 0x40000000) ends
  *    the whole process with SIGSYS (SECCOMP_RET_KILL_PROCESS), because rules
@@ -20,16 +22,24 @@
  *  - A filter applies to the calling thread and everything it later forks or
  *    execs; it cannot be removed. Load it last, right before execve(2).
  *
- * Cost (development VM, 2 vCPUs, Linux 6.18; see the test's diagnostics):
- * building with libseccomp and exporting takes about 40 us (150 us the
- * first time in a process); loading a prepared program takes about 40-50 us,
- * nearly all of it the kernel emulating the program once per system call
- * number to fill its action cache, which is why the program is laid out as
- * a binary tree. build and load are split so the monitor can build once,
- * before any fork, and each child loads with two system calls and no
- * allocation.
+ * Built once, at build time: the list is constant (no flags exist), so
+ * seccomp-gen.c runs the libseccomp build (seccomp-build.c) during the
+ * build and seccomp.c carries the result as an array. enc_seccomp_build()
+ * copies that array; only a build that could not run the generator (a
+ * cross build) builds with libseccomp at run time, and only such a build
+ * links libseccomp into the tools. enc_seccomp_build_dynamic() always
+ * builds with libseccomp; the unit test compares the two byte for byte.
  *
- * Not part of the helper core (links libseccomp).
+ * Cost (development VM, 2 vCPUs, Linux 6.18): building with libseccomp
+ * took about 40 us (150-300 us the first time in a process, plus loading
+ * the library at exec); copying the generated program takes well under
+ * 1 us. Loading a program takes about 40-50 us, nearly all of it the
+ * kernel emulating the program once per system call number to fill its
+ * action cache, which is why the program is laid out as a binary tree.
+ * build and load are split so the monitor can build once, before any
+ * fork, and each child loads with two system calls and no allocation.
+ *
+ * Not part of the helper core (seccomp-build.c links libseccomp).
  */
 #ifndef ENCLAVE_SECCOMP_H
 #define ENCLAVE_SECCOMP_H
@@ -44,10 +54,27 @@
 
 struct enc_seccomp_prog;	/* opaque, immutable once built */
 
-/* Build the deny list into a classic BPF program. *out is freed with
+/* The deny list as a classic BPF program: the one generated at build time,
+ * or built with libseccomp where there is none. *out is freed with
  * enc_seccomp_prog_free(). Does not touch the calling process. */
 int enc_seccomp_build(unsigned flags, struct enc_seccomp_prog **out,
 		      struct enc_err *err);
+
+/* The same, always built now with libseccomp (seccomp-build.c): what the
+ * generator runs, and what the unit test compares the generated program
+ * with. Pulls libseccomp into any program that calls it. */
+int enc_seccomp_build_dynamic(unsigned flags, struct enc_seccomp_prog **out,
+			      struct enc_err *err);
+
+/* The program generated at build time: returns its number of instructions
+ * and sets *insns (when insns != NULL), or 0 (*insns = NULL) in a build
+ * without one. */
+size_t enc_seccomp_precompiled(const struct sock_filter **insns);
+
+/* A program holding a copy of insns[0..n): 0, -EINVAL (n is 0 or more than
+ * BPF_MAXINSNS) or -ENOMEM. Only the shape is checked, as for import. */
+int enc_seccomp_prog_new(const struct sock_filter *insns, size_t n,
+			 struct enc_seccomp_prog **out);
 
 /* Load a prepared program into the calling thread: sets no_new_privs
  * (always: the kernel requires it without CAP_SYS_ADMIN, and §15.4 requires

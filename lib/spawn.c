@@ -63,6 +63,7 @@
 #include "runtime.h"
 #include "runtime-internal.h"
 #include "util.h"
+#include "monitor.h"
 
 const char *enc_reason_str(enum enc_reason r)
 {
@@ -333,32 +334,96 @@ const char *enc_stage_str(int stage)
 	}
 }
 
-/* Fork the workload and learn whether its exec succeeded: the pipe is
- * close-on-exec, so EOF without data means it did. *failed gets the
- * wrapper status (125-127) or 0. */
-pid_t enc_workload_fork(struct enc_workload *wl, int *failed, int *stage, int *errnum)
-{
-	int pfd[2];
+/*
+ * The workload is started the way posix_spawn(3) starts a program: with
+ * clone(CLONE_VM | CLONE_VFORK), running in our memory on a stack of its
+ * own until its execve(2), while we are suspended. fork() would copy our
+ * page tables (every library of the runtime is mapped) only for the exec
+ * to throw the copy away: ~150-250 us of every start.
+ *
+ * Why sharing the memory is safe here: we are single-threaded and
+ * suspended until the child has exec'd or exited, so nothing of ours runs
+ * at the same time or holds a lock. Everything the child changes before
+ * the exec is its own: without CLONE_SIGHAND, CLONE_FILES and CLONE_FS it
+ * has its own copies of the signal dispositions, the fd table, the cwd
+ * and umask; the mask, credentials, no_new_privs and the seccomp filter
+ * are per task, the session per process. In memory it writes its stack
+ * (below), errno, the capability-number cache of caps.c (the same value
+ * we would compute) and `environ`, which we restore. Every signal is
+ * blocked across the clone, as posix_spawn does, so no handler of ours
+ * can run in the child, in our memory, before it has reset them all. One
+ * effect reaches us: the kernel marks an mm non-dumpable when a task
+ * using it changes its uids, so PID 1 makes itself dumpable again where
+ * it wants to be (init.c). Not reentrant (one static stack): PID 1 and
+ * enter are single-threaded and start one workload at a time.
+ *
+ * Under AddressSanitizer the child would run instrumented code on a stack
+ * the runtime does not know about (and poison it for the next use), so
+ * sanitizer builds use fork().
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define WORKLOAD_SHARE_VM 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WORKLOAD_SHARE_VM 0
+#endif
+#endif
+#ifndef WORKLOAD_SHARE_VM
+#define WORKLOAD_SHARE_VM 1
+#endif
 
-	*failed = 0;
+#if WORKLOAD_SHARE_VM
+static int workload_child(void *arg)
+{
+	enc_workload_exec(arg);
+}
+#endif
+
+pid_t enc_workload_start(struct enc_workload *wl, int *exec_rd)
+{
+	int pfd[2], e;
+	pid_t pid;
+
+	*exec_rd = -1;
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
-	pid_t pid = fork();
+	/* The child's copy of pfd[0] is close-on-exec and goes with the
+	 * other fds before the exec (enc_workload_exec()). */
+	wl->exec_pipe = pfd[1];
+#if WORKLOAD_SHARE_VM
+	static char stack[256 * 1024] __attribute__((aligned(16)));
+	char **env = environ;
+	sigset_t all, old;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = clone(workload_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, wl);
+	e = errno;
+	environ = env;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+#else
+	pid = fork();
+	if (pid == 0)
+		enc_workload_exec(wl);
+	e = errno;
+#endif
+	close(pfd[1]);
 	if (pid < 0) {
-		int e = errno;
 		close(pfd[0]);
-		close(pfd[1]);
 		return -e;
 	}
-	if (pid == 0) {
-		close(pfd[0]);
-		wl->exec_pipe = pfd[1];
-		enc_workload_exec(wl);
-	}
-	close(pfd[1]);
+	*exec_rd = pfd[0];
+	return pid;
+}
+
+/* The pipe is close-on-exec, so EOF without data means the exec worked. */
+void enc_workload_started(int exec_rd, int *failed, int *stage, int *errnum)
+{
 	int msg[2];
-	ssize_t n = ENC_RETRY(read(pfd[0], msg, sizeof(msg)));
-	close(pfd[0]);
+	ssize_t n = ENC_RETRY(read(exec_rd, msg, sizeof(msg)));
+
+	*failed = 0;
+	close(exec_rd);
 	if (n == (ssize_t)sizeof(msg)) {
 		*stage = msg[0];
 		*errnum = msg[1];
@@ -367,5 +432,18 @@ pid_t enc_workload_fork(struct enc_workload *wl, int *failed, int *stage, int *e
 		else
 			*failed = ENC_EXIT_CANNOT_RUN;
 	}
+}
+
+/* Fork the workload and learn whether its exec succeeded. *failed gets
+ * the wrapper status (125-127) or 0. */
+pid_t enc_workload_fork(struct enc_workload *wl, int *failed, int *stage, int *errnum)
+{
+	int rd;
+	pid_t pid = enc_workload_start(wl, &rd);
+
+	*failed = 0;
+	if (pid < 0)
+		return pid;
+	enc_workload_started(rd, failed, stage, errnum);
 	return pid;
 }

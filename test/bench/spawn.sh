@@ -77,7 +77,10 @@ run_enclave() { enclave-spawn run --rm --net none bench ws -- /bin/true; }
 
 # Interleaved timing: RUNS rounds of each function named in $@ (after 3
 # warm-up rounds), one after the other in each round. Prints one line per
-# round: the wall time of each, in ms, in the order given.
+# round: the wall time of each, in ms, in the order given. A run that fails
+# is timed all the same (a failure is usually quick) and noted in $fails,
+# which is reported below the ratios.
+fails=$ENCLAVE_STATE_DIR/bench-failures
 interleave() {
 	local i f t0 t1 line
 	for i in 1 2 3; do
@@ -87,7 +90,7 @@ interleave() {
 		line=
 		for f in "$@"; do
 			t0=$EPOCHREALTIME
-			"$f" >/dev/null 2>&1
+			"$f" >/dev/null 2>&1 || echo "$f" >>"$fails"
 			t1=$EPOCHREALTIME
 			line+=" $t0 $t1"
 		done
@@ -139,6 +142,10 @@ printf '%-58s %6s ms %5s ms %6s ms\n' "enclave-spawn run --rm --net none (namesp
 awk -v e="$e_med" -v b="$b_med" -v u="$u_med" -v r="$r_med" -v ec="$e_cpu" -v bc="$b_cpu" 'BEGIN {
 	printf "ratio enclave-spawn / bwrap: %.2fx (median of per-round ratios %.2fx; CPU time %.2fx)   enclave-spawn / unshare: %.2fx\n",
 		e / b, r, ec / bc, e / u }'
+if [ -s "$fails" ]; then
+	echo "# FAILED timed runs (counted in the medians above): $(sort "$fails" | uniq -c |
+		awk '{ printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1 }')"
+fi
 uptime | sed 's/^.*load/# load/'
 
 # Back-to-back runs keep some kernel state warm that a start on its own

@@ -67,7 +67,7 @@ is "$(tr '\n' ' ' <"$OUT")" "fd full null ptmx pts random shm stderr stdin stdou
 # The caller's own process: one it may signal and trace on the host.
 mkdir -p "$T_TMP/hostp"
 t_own "$T_TMP/hostp"
-as_user sh -c 'echo $$ >"$1"; exec sleep 600' - "$T_TMP/hostp/pid" &
+as_user sh -c 'echo $$ >"$1"; exec sleep 600' - "$T_TMP/hostp/pid" >/dev/null 2>&1 &
 at_exit "kill $!"
 for _ in $(seq 50); do [ -s "$T_TMP/hostp/pid" ] && break; sleep 0.1; done
 host_pid=$(cat "$T_TMP/hostp/pid")

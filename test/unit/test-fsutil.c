@@ -364,6 +364,27 @@ static void test_fact_write(void)
 	close(old);
 	ok(!exists(d, "fact.new"), "no fact.new after replace");
 
+	/* Without sync the names are swapped (RENAME_EXCHANGE) and the old
+	 * file is unlinked: the same for readers, and no temporary left. */
+	old = openat(d, "fact", O_RDONLY | O_CLOEXEC);
+	fstat(old, &a);
+	r = enc_fact_write(d, "fact", "two-b", 5, 0640, false, NULL);
+	is_int(r, 0, "fact_write replaces (without sync)");
+	is_str(slurp(d, "fact"), "two-b", "without sync: new content in place");
+	is_int(mode_of(d, "fact"), S_IFREG | 0640, "without sync: mode");
+	fstatat(d, "fact", &b, 0);
+	ok(a.st_ino != b.st_ino, "without sync: a new inode, not rewritten in place");
+	{
+		char buf[16] = { 0 };
+
+		ok(pread(old, buf, sizeof(buf) - 1, 0) == 3 && strcmp(buf, "two") == 0,
+		   "without sync: an open reader still sees the old content");
+	}
+	fstat(old, &a);
+	is_int((int)a.st_nlink, 0, "without sync: the old file is unlinked");
+	close(old);
+	ok(!exists(d, "fact.new"), "no fact.new after replace without sync");
+
 	/* A stale temporary from a crashed writer is removed, once. */
 	mkfile(d, "fact.new", "junk", 0600);
 	r = enc_fact_write(d, "fact", "three", 5, 0640, false, NULL);
@@ -407,6 +428,7 @@ static void test_fact_write(void)
 	is_int(r, -EISDIR, "fact_write over a directory: -EISDIR");
 	has_str(err.msg, "cannot rename adir.new to adir", "rename failure message");
 	ok(!exists(d, "adir.new"), "no adir.new left after a failed rename");
+	is_int(mode_of(d, "adir"), S_IFDIR | 0755, "the directory is left in place");
 
 	r = enc_fact_printf(d, "pid", 0644, false, NULL, "%d %llu\n", 42, 123456789ULL);
 	is_int(r, 0, "fact_printf");
@@ -570,6 +592,10 @@ static void test_rm_rf(void)
 	mkfile(d, "plain", "p", 0644);
 	is_int(enc_rm_rf_at(d, "plain", NULL), 0, "rm_rf on a regular file");
 	ok(!exists(d, "plain"), "file removed");
+
+	mkdir_or_die(d, "empty", 0700);
+	is_int(enc_rm_rf_at(d, "empty", NULL), 0, "rm_rf an empty directory");
+	ok(!exists(d, "empty"), "empty directory removed");
 
 	is_int(enc_rm_rf_at(d, "../outside", NULL), -EXDEV, "rm_rf \"..\": -EXDEV");
 	is_int(enc_rm_rf_at(d, "/tmp", NULL), -EXDEV, "rm_rf absolute: -EXDEV");

@@ -789,6 +789,53 @@ static void check_api(const struct enc_seccomp_prog *prog)
 	is_int(r.ret, -EPERM, "install: build+load in one call denies mount");
 }
 
+/*
+ * The program compiled in at build time (seccomp-gen.c) must be, byte for
+ * byte, what libseccomp builds now from the rules in seccomp-build.c: a
+ * change to the rules, to libseccomp or to the generator that the build
+ * did not pick up fails here. Everything above ran on the compiled-in
+ * program, which enc_seccomp_build() hands out.
+ */
+static void check_precompiled(const struct enc_seccomp_prog *prog)
+{
+	const struct sock_filter *pre = NULL, *dyn = NULL, *built = NULL;
+	struct enc_seccomp_prog *d = NULL;
+	struct enc_err e = { 0 };
+	size_t npre = enc_seccomp_precompiled(&pre);
+
+	if (npre == 0) {
+		if (must_work())
+			ok(0, "a program is compiled in (ENCLAVE_MUST_WORK=1 forbids a build without one)");
+		else
+			ok(1, "precompiled: # SKIP no program compiled in (the generator could not run)");
+		return;
+	}
+	ok(pre != NULL, "precompiled: instructions returned");
+	is_int(enc_seccomp_build_dynamic(0, &d, &e), 0, "build_dynamic: libseccomp builds the list");
+	if (!d)
+		return;
+	size_t nd = enc_seccomp_prog_insns(d, &dyn);
+	is_u64(npre, nd, "precompiled: as many instructions as libseccomp builds now");
+	size_t diff = 0;
+	while (diff < npre && diff < nd && memcmp(&pre[diff], &dyn[diff], sizeof(*pre)) == 0)
+		diff++;
+	if (!ok(npre == nd && diff == npre,
+		"precompiled: identical, byte for byte, to the program libseccomp builds now"))
+		printf("#   first difference at instruction %zu of %zu/%zu\n", diff, npre, nd);
+	size_t nb = enc_seccomp_prog_insns(prog, &built);
+	ok(nb == npre && memcmp(built, pre, nb * sizeof(*pre)) == 0,
+	   "build: hands out the precompiled program");
+	enc_seccomp_prog_free(d);
+
+	d = (void *)&e;	/* any non-NULL value */
+	is_int(enc_seccomp_build_dynamic(2, &d, &e), -EINVAL, "build_dynamic: unknown flag refused");
+	ok(d == NULL, "build_dynamic: *out is NULL on failure");
+	enc_err_clear(&e);
+	is_int(enc_seccomp_prog_new(pre, 0, &d), -EINVAL, "prog_new: empty program refused");
+	is_int(enc_seccomp_prog_new(pre, BPF_MAXINSNS + 1, &d), -EINVAL,
+	       "prog_new: more than BPF_MAXINSNS refused");
+}
+
 static void report_timing(const struct enc_seccomp_prog *prog)
 {
 	enum { N = 101 };
@@ -812,7 +859,7 @@ static void report_timing(const struct enc_seccomp_prog *prog)
 	}
 	qsort(build, N, sizeof(long), cmp_long);
 	qsort(load, (size_t)nl, sizeof(long), cmp_long);
-	printf("# timing: build (libseccomp rules + export + prefix) min %.1f us, median %.1f us, max %.1f us over %d\n",
+	printf("# timing: build (the compiled-in program, or libseccomp without one) min %.1f us, median %.1f us, max %.1f us over %d\n",
 	       build[0] / 1000.0, build[N / 2] / 1000.0, build[N - 1] / 1000.0, N);
 	if (nl)
 		printf("# timing: load (no_new_privs + seccomp(2)) median %.1f us, min %.1f us over %d children\n",
@@ -854,6 +901,7 @@ int main(void)
 	check_simulation(prog);
 #endif
 	check_api(prog);
+	check_precompiled(prog);
 	report_timing(prog);
 	enc_seccomp_prog_free(prog);
 	return tap_done();
