@@ -27,6 +27,8 @@
 #include "util.h"
 #include "workspace.h"
 
+_Static_assert(HREQ_WS_IDS == ENC_IDPOOL_SIZE, "the helper and the runtime disagree on a workspace's ids");
+
 const char *enc_helper_path(void)
 {
 	const char *h = getenv("ENCLAVE_HELPER");
@@ -329,7 +331,7 @@ int enc_unpriv_ids_run(uint32_t ub, uint32_t gb, int (*fn)(void *arg, struct enc
 	if (r == 0)
 		r = newidmap("newgidmap", pid, gb, (uint32_t)getegid(), err);
 	c = r == 0;
-	if (write(sv[0], &c, 1) != 1 && r == 0)
+	if (send(sv[0], &c, 1, MSG_NOSIGNAL) != 1 && r == 0)
 		r = enc_err_sys(err, -errno, "the storage namespace's process died");
 	if (r == 0) {
 		do

@@ -326,7 +326,7 @@ int enc_wsnet_watch_fd(const struct enc_wsnet *n)
  * per event on the socket the helper handed over. */
 static int watch_check_unpriv(struct enc_wsnet *n, struct enc_audit *a, struct enc_err *err)
 {
-	char buf[256];
+	char buf[1024];
 	unsigned long found, expected;
 	ssize_t k = recv(n->watch, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 

@@ -10,6 +10,9 @@
  *     --dir PATH | --file PATH       fds to attach, in order
  *     --fdnum N                      attach our (inherited) fd N
  *     --twice --close-stdio --no-socket --env VAR=VALUE --stat NAME
+ *     --hold SECONDS                 keep the received fds that long
+ *                                    after printing (a caller that
+ *                                    keeps the policy watcher's socket)
  * Prints the reply ("ok"/"error ..." lines), then per fd received
  * "fd: <what>" (and with --stat, "stat NAME UID GID" beneath a mount fd).
  * Exits with the helper's status; 99 when helper-call itself failed.
@@ -56,10 +59,12 @@ int main(int argc, char **argv)
 		{ "twice", no_argument, NULL, 't' }, { "close-stdio", no_argument, NULL, 'c' },
 		{ "no-socket", no_argument, NULL, 'N' }, { "env", required_argument, NULL, 'e' },
 		{ "stat", required_argument, NULL, 's' }, { "fdnum", required_argument, NULL, 'F' },
+		{ "hold", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char req[65536];
 	char *envp[16] = { NULL }, *statname = NULL;
+	unsigned hold = 0;
 	int fds[8], nfds = 0, nenv = 0, o, sv[2], st;
 	bool twice = false, close_stdio = false, no_socket = false;
 	struct ench_reply rep = { 0 };
@@ -100,6 +105,7 @@ int main(int argc, char **argv)
 		case 'N': no_socket = true; break;
 		case 'e': envp[nenv++] = optarg; break;
 		case 's': statname = optarg; break;
+		case 'H': hold = (unsigned)atoi(optarg); break;
 		default: exit(99);
 		}
 	}
@@ -155,5 +161,8 @@ int main(int argc, char **argv)
 		if (statname && fstatat(rep.fds[i], statname, &s, AT_SYMLINK_NOFOLLOW) == 0)
 			printf("stat %s %u %u\n", statname, (unsigned)s.st_uid, (unsigned)s.st_gid);
 	}
+	fflush(stdout);
+	if (hold)
+		sleep(hold);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 97;
 }

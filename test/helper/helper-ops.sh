@@ -72,6 +72,27 @@ else
 	fails "net-down: veth gone" ip link show dev "$IF"
 	fails "net-down: chain gone" nft list chain inet enclave "ws_$ID"
 	ok "net-down: again is fine (idempotent)" call < <(req net-down sandbox=hsb workspace="ws$$")
+
+	# A caller that keeps the policy watcher's socket and calls net-down
+	# itself: the watcher must not put the rules back (its veth is gone),
+	# and must end.
+	setpriv --reuid="$H_UID" --regid="$H_GID" --init-groups -- "$HELPER_CALL" --netns "$N" \
+		--hold 6 "$HELPER" < <(req net-up sandbox=hsb workspace="wh$$" mode=deny) >"$T_TMP/hold" 2>&1 &
+	holder=$!
+	for _ in $(seq 50); do grep -q '^fd: socket' "$T_TMP/hold" 2>/dev/null && break; sleep 0.1; done
+	HID=$(sed -n 's/^id=//p' "$T_TMP/hold")
+	ok "held net-up: the chain exists" nft list chain inet enclave "ws_$HID"
+	ok "held net-up: a watcher runs" pgrep -x enclave-helper
+	ok "held net-up: net-down by the caller" call < <(req net-down sandbox=hsb workspace="wh$$")
+	sleep 1
+	fails "held net-up: the chain stays gone" nft list chain inet enclave "ws_$HID"
+	# (ended: gone, or a zombie waiting for the host's init to reap it)
+	live=
+	for p in $(pgrep -x enclave-helper); do
+		[ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" = Z ] || live="$live $p"
+	done
+	is "$live" "" "held net-up: the watcher ended with its veth"
+	wait "$holder"
 fi
 
 # --- cgroups

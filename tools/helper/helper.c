@@ -26,6 +26,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -55,9 +56,7 @@
 #define CAPBIT(c) (1ull << (c))
 #define POOL_DIR ENC_NETPOOL_DIR
 
-/* Ids of one workspace (ENC_IDPOOL_SIZE in lib/workspace.h, the
- * runtime's; the helper links only its own core). */
-#define WS_IDS 65536u
+#define WS_IDS HREQ_WS_IDS
 
 static uid_t ruid;
 static gid_t rgid;
@@ -513,11 +512,11 @@ static void op_mount(void)
 			fail(ENC_EXIT_FAILURE, "%s is not owned by the target's root among %s's "
 			     "subordinate ids", req.path, uname_);
 		ofds[nofds] = (int)syscall(SYS_open_tree, tree, "", OPEN_TREE_CLONE |
-					   OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+					   OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 		struct mount_attr a = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 						    MOUNT_ATTR_NOEXEC };
-		if (ofds[nofds] < 0 || syscall(SYS_mount_setattr, ofds[nofds], "", AT_EMPTY_PATH,
-					       &a, sizeof(a)) < 0)
+		if (ofds[nofds] < 0 || syscall(SYS_mount_setattr, ofds[nofds], "", AT_EMPTY_PATH |
+					       AT_RECURSIVE, &a, sizeof(a)) < 0)
 			fail(ENC_EXIT_FAILURE, "cannot clone the persistent layer: %m");
 		nofds++;
 		logok("cloned persistent layer %s", req.path);
@@ -570,6 +569,11 @@ static int holder_alive(const struct enc_netpool_holder *h, void *arg)
 	return 0;
 }
 
+/* Serialises a watcher's check and reinstall with net-down. */
+#define WATCH_LOCK "watch.lock"
+
+static void leave_caller_cgroups(void);
+
 static int pool_dir(void)
 {
 	int fd;
@@ -598,7 +602,8 @@ ENC_NORETURN static void watcher(int sock, const struct enc_nft_ws *ws)
 	struct enc_err e = { 0 };
 	size_t expected = 0, found = 0;
 	struct enc_nl *nl = NULL;
-	int ev = -1, r = 0, null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int ev = -1, r = 0, veth = 0, now = 0, lock = -1;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	char msg[700];
 
 	sock_ok = false;
@@ -607,12 +612,26 @@ ENC_NORETURN static void watcher(int sock, const struct enc_nft_ws *ws)
 		_exit(ENC_EXIT_FAILURE);
 	close_range(HREQ_FD + 1, ~0U, 0);	/* the request's and reply's fds */
 	caps_limit_(CAPBIT(CAP_NET_ADMIN), false);	/* it never executes anything */
+	/* The veth it guards, by index: a later one of the same name (this
+	 * slot given to someone else after net-down) is never touched. */
+	r = enc_nl_open(-1, &nl, &e);
+	if (r == 0)
+		r = enc_nl_link_index(nl, ws->ifname, &veth, NULL, 0, &e);
+	if (r == 0) {
+		int dir = pool_dir();
+
+		lock = openat(dir, WATCH_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		close(dir);
+		if (lock < 0)
+			r = enc_err_sys(&e, -errno, "cannot open %s/%s", POOL_DIR, WATCH_LOCK);
+	}
+	/* Listening first: a removal between counting and listening is seen. */
+	if (r == 0)
+		r = enc_nftwatch_open(&ev, &e);
 	for (int tries = 0; r == 0 && (enc_nftwatch_rules(ws->id, &expected) < 0 || !expected);
 	     tries++)
 		r = tries == 3 ? enc_err_set(&e, -EIO, "the rules do not stay installed")
 			       : enc_nftwatch_reinstall(ws, &e);
-	if (r == 0)
-		r = enc_nftwatch_open(&ev, &e);
 	while (r == 0) {
 		struct pollfd p[2] = { { .fd = HREQ_FD, .events = POLLIN }, { .fd = ev, .events = POLLIN } };
 
@@ -623,21 +642,27 @@ ENC_NORETURN static void watcher(int sock, const struct enc_nft_ws *ws)
 			_exit(ENC_EXIT_OK);
 		if (!p[1].revents || !enc_nftwatch_removal(ev))
 			continue;
+		/* Serialised with net-down (which holds the lock throughout):
+		 * once the veth is gone, the workspace is, and so is the watch. */
+		if (flock(lock, LOCK_EX) < 0 ||
+		    enc_nl_link_index(nl, ws->ifname, &now, NULL, 0, NULL) < 0 || now != veth)
+			_exit(ENC_EXIT_OK);
 		r = enc_nftwatch_check(ws, expected, &found, &e);
 		if (r == 1) {
 			int n = snprintf(msg, sizeof(msg), "restored %zu %zu\n", found, expected);
 
-			send(HREQ_FD, msg, (size_t)n, MSG_NOSIGNAL);
+			send(HREQ_FD, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 			logok("network %s: rules put back (%zu of %zu were left)", ws->ifname,
 			      found, expected);
 			r = 0;
 		}
+		flock(lock, LOCK_UN);
 	}
-	if (enc_nl_open(-1, &nl, NULL) == 0)
+	if (nl || enc_nl_open(-1, &nl, NULL) == 0)
 		enc_veth_delete(nl, ws->ifname, NULL);
 	snprintf(msg, sizeof(msg), "lost the nftables policy of %s could not be put back, its "
 		 "veth is deleted: %.500s", ws->ifname, e.msg);
-	send(HREQ_FD, msg, strlen(msg), MSG_NOSIGNAL);
+	send(HREQ_FD, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
 	syslog(LOG_AUTHPRIV | LOG_WARNING, "uid=%u op=net-up: %s", (unsigned)ruid, msg);
 	_exit(ENC_EXIT_FAILURE);
 }
@@ -677,6 +702,7 @@ static void op_net_up(void)
 	unsigned slot;
 	int r, fwd, made = 0;
 
+	leave_caller_cgroups();
 	/* The netns must be owned by a user namespace of the caller's: the
 	 * host's own, or anyone else's, cannot be wired. */
 	ns_stat(rfds[0], CLONE_NEWNET, "netns", &st);
@@ -756,10 +782,18 @@ static void op_net_down(void)
 {
 	struct enc_err e = { 0 };
 	_cleanup_close_ int dir = pool_dir();
+	/* Held to the end: no watcher puts rules back in between (watcher()). */
+	_cleanup_close_ int lock = openat(dir, WATCH_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW |
+					  O_CLOEXEC, 0600);
 	struct enc_nl *nl = NULL;
 	char name[ENC_VETH_NAME_SIZE];
 	unsigned slot;
-	int r = enc_netpool_find(dir, ruid, req.sandbox, req.workspace, &slot, &e);
+	int r;
+
+	leave_caller_cgroups();
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		fail(ENC_EXIT_FAILURE, "cannot lock %s/%s: %m", POOL_DIR, WATCH_LOCK);
+	r = enc_netpool_find(dir, ruid, req.sandbox, req.workspace, &slot, &e);
 
 	if (r == -ENOENT) {	/* idempotent: nothing held, nothing to do */
 		logok("network %s/%s: no slot held", req.sandbox, req.workspace);
@@ -858,6 +892,24 @@ static unsigned hierarchies(struct hier *h, unsigned max)
 }
 
 static int put(int dir, const char *file, const char *fmt, ...) ENC_PRINTF(3, 4);
+
+/* Out of the caller's cgroups, into each hierarchy's root: the caller
+ * was delegated its subtree, and on cgroup v2 a delegate moves, freezes
+ * and kills any process in it whatever its ids. Not us, while we hold the
+ * address pool's lock, nor the policy watcher. */
+static void leave_caller_cgroups(void)
+{
+	struct hier h[16];
+	unsigned n = hierarchies(h, ENC_ARRAY_SIZE(h));
+
+	for (unsigned i = 0; i < n; i++) {
+		if (put(h[i].fd, "cgroup.procs", "0") < 0)
+			fail(ENC_EXIT_FAILURE, "cannot leave the caller's cgroup in %s: %m",
+			     h[i].path);
+		close(h[i].fd);
+	}
+}
+
 static int put(int dir, const char *file, const char *fmt, ...)
 {
 	_cleanup_close_ int fd = openat(dir, file, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);

@@ -63,6 +63,10 @@
 #define HREQ_ALLOW_MAX 64
 #define HREQ_PATH_MAX 512
 
+/* Ids of one workspace: ENC_IDPOOL_SIZE of lib/workspace.h, the runtime's
+ * (the helper links only its own core; lib/unpriv.c asserts they agree). */
+#define HREQ_WS_IDS 65536u
+
 enum hreq_op {
 	HOP_NONE,
 	HOP_UIDMAP,
