@@ -468,6 +468,10 @@ ENC_NORETURN static void monitor_fail(struct monitor *m, int status, const struc
 		enc_cgroup_destroy(&m->cg, NULL);
 	enc_log_close(&m->log);
 	end_files(m);
+	/* Everything is undone: free the workspace before the answer, so the
+	 * caller's next command finds it stopped, not still "running" while
+	 * we exit. */
+	enc_ws_unlock(m->w);
 	reply(m, buf);
 	_exit(status);
 }

@@ -86,18 +86,18 @@ int enc_nftwatch_rules(const char *id, size_t *count)
 
 int enc_nftwatch_reinstall(const struct enc_nft_ws *ws, struct enc_err *err)
 {
-	_cleanup_nft_batch_ struct enc_nft_batch *rm = enc_nft_batch_new();
-	_cleanup_nft_batch_ struct enc_nft_batch *add = enc_nft_batch_new();
+	_cleanup_nft_batch_ struct enc_nft_batch *b = enc_nft_batch_new();
 	struct enc_nft_base base;
 	int r;
 
-	if (!rm || !add)
+	if (!b)
 		return enc_err_sys(err, -ENOMEM, "cannot rebuild the nftables batch");
 	enc_nft_base_init(&base);
-	if ((r = enc_nft_build_remove(rm, ws->id, ws->ifname, err)) < 0 ||
-	    (r = enc_nft_batch_send(rm, err)) < 0 ||
-	    (r = enc_nft_build_add(add, &base, ws, err)) < 0 ||
-	    (r = enc_nft_batch_send(add, err)) < 0)
+	/* One transaction: the workspace is never without its rules in
+	 * between (its interface out of ws_ifaces would meet policy accept). */
+	if ((r = enc_nft_build_remove(b, ws->id, ws->ifname, err)) < 0 ||
+	    (r = enc_nft_build_add(b, &base, ws, err)) < 0 ||
+	    (r = enc_nft_batch_send(b, err)) < 0)
 		return r;
 	return 0;
 }

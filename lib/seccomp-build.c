@@ -295,37 +295,6 @@ static size_t build_prefix(struct sock_filter *out)
 	return i;
 }
 
-/* Read the exported program (a whole number of instructions, at most max)
- * from the start of fd into buf; returns the instruction count, -EINVAL for
- * a bad size or -E2BIG when there is more than max. */
-static ssize_t read_back(int fd, struct sock_filter *buf, size_t max)
-{
-	size_t cap = max * sizeof(*buf), got = 0;
-
-	for (;;) {
-		ssize_t n = ENC_RETRY(pread(fd, (char *)buf + got, cap - got,
-					    (off_t)got));
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got == cap) {
-			char extra;
-
-			n = ENC_RETRY(pread(fd, &extra, 1, (off_t)got));
-			if (n < 0)
-				return -errno;
-			if (n > 0)
-				return -E2BIG;
-			break;
-		}
-	}
-	if (got == 0 || got % sizeof(*buf) != 0)
-		return -EINVAL;
-	return (ssize_t)(got / sizeof(*buf));
-}
-
 /* The whole program into out (room for max instructions); *n gets its
  * length. */
 static int compile(struct sock_filter *out, size_t max, size_t *n,
@@ -375,7 +344,7 @@ static int compile(struct sock_filter *out, size_t max, size_t *n,
 	}
 
 	nprefix = build_prefix(out);
-	got = read_back(fd, out + nprefix, max - nprefix);
+	got = enc_seccomp_read_insns(fd, out + nprefix, max - nprefix, 0);
 	if (got < 0) {
 		r = enc_err_sys(err, (int)got, "seccomp: cannot read back the BPF program");
 		goto out;

@@ -46,10 +46,7 @@ static int prog_alloc(size_t len, struct enc_seccomp_prog **out)
 	return 0;
 }
 
-/* Read a whole program (a whole number of instructions, at most max) from
- * fd, starting at off, into buf; returns the instruction count, -EINVAL for
- * a bad size or -E2BIG when there is more than max. */
-static ssize_t read_insns(int fd, struct sock_filter *buf, size_t max, off_t off)
+ssize_t enc_seccomp_read_insns(int fd, struct sock_filter *buf, size_t max, off_t off)
 {
 	size_t cap = max * sizeof(*buf), got = 0;
 
@@ -195,7 +192,7 @@ int enc_seccomp_import(int fd, struct enc_seccomp_prog **out,
 	r = prog_alloc(BPF_MAXINSNS, &p);
 	if (r < 0)
 		return enc_err_sys(err, r, "seccomp: cannot import the program");
-	n = read_insns(fd, p->insns, BPF_MAXINSNS, off);
+	n = enc_seccomp_read_insns(fd, p->insns, BPF_MAXINSNS, off);
 	if (n < 0) {
 		free(p);
 		if (n == -EINVAL || n == -E2BIG)

@@ -151,6 +151,14 @@ skip_all() {
 }
 
 need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root"; }
+
+# t_useradd NAME FIRST COUNT: a test user (no home, no login) whose
+# subordinate uids and gids are FIRST..FIRST+COUNT-1; removed at exit.
+t_useradd() {
+	useradd -M -U -s /usr/sbin/nologin -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$1" || return 1
+	at_exit "userdel -f $1; sed -i '/^$1:/d' /etc/subuid /etc/subgid"
+	usermod --add-subuids "$2-$(($2 + $3 - 1))" --add-subgids "$2-$(($2 + $3 - 1))" "$1"
+}
 need_cmd() { command -v "$1" >/dev/null 2>&1 || skip_all "needs $1"; }
 
 if t_user; then

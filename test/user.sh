@@ -30,12 +30,7 @@ T_USER=enctu$$
 # 64 blocks per user: one per workspace, as many as a test starts at once.
 # Far from the ranges of the helper's own tests (1.0e9-2.05e9).
 T_SUBBASE=$((2100000000 + ($$ % 128) * 4194304))
-useradd -M -U -s /usr/sbin/nologin -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$T_USER" ||
-	skip_all "cannot create the test user"
-at_exit "userdel -f $T_USER; sed -i '/^$T_USER:/d' /etc/subuid /etc/subgid"
-usermod --add-subuids "$T_SUBBASE-$((T_SUBBASE + 4194303))" \
-	--add-subgids "$T_SUBBASE-$((T_SUBBASE + 4194303))" "$T_USER" ||
-	skip_all "cannot give the test user subordinate ids"
+t_useradd "$T_USER" "$T_SUBBASE" 4194304 || skip_all "cannot create the test user"
 T_UID=$(id -u "$T_USER")
 T_GID=$(id -g "$T_USER")
 T_OWNER_UID=$T_UID

@@ -23,11 +23,7 @@ HELPER=$H_PREFIX/enclave-helper
 
 H_USER=enchelp$$
 H_BASE=$((1500000000 + ($$ % 4096) * 131072))
-useradd -M -U -s /usr/sbin/nologin -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$H_USER" ||
-	skip_all "cannot create a test user"
-at_exit "userdel -f $H_USER; sed -i '/^$H_USER:/d' /etc/subuid /etc/subgid"
-usermod --add-subuids "$H_BASE-$((H_BASE + 65535))" \
-	--add-subgids "$H_BASE-$((H_BASE + 65535))" "$H_USER"
+t_useradd "$H_USER" "$H_BASE" 65536 || skip_all "cannot create a test user"
 H_UID=$(id -u "$H_USER")
 H_GID=$(id -g "$H_USER")
 
