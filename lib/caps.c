@@ -269,6 +269,11 @@ int enc_caps_keep(uint64_t mask, struct enc_err *err)
 	return apply_sets(mask, mask, false, err);
 }
 
+int enc_caps_keep_bounded(uint64_t caps, uint64_t bnd, struct enc_err *err)
+{
+	return apply_sets(caps, bnd, false, err);
+}
+
 int enc_caps_reduce_root(struct enc_err *err)
 {
 	return enc_caps_keep(ENC_CAPS_ROOT_MASK, err);

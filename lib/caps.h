@@ -72,6 +72,10 @@ int enc_caps_all(uint64_t *out, struct enc_err *err);
  * larger than mask this fails with -EPERM and changes nothing. */
 int enc_caps_keep(uint64_t mask, struct enc_err *err);
 
+/* enc_caps_keep() with a bounding set of its own: effective and
+ * permitted exactly caps, bounding exactly bnd. */
+int enc_caps_keep_bounded(uint64_t caps, uint64_t bnd, struct enc_err *err);
+
 /* enc_caps_keep(ENC_CAPS_ROOT_MASK): for uid 0 in the workspace's user
  * namespace (setup and `enter --root`). */
 int enc_caps_reduce_root(struct enc_err *err);

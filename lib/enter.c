@@ -261,6 +261,7 @@ int enc_spawn_sweep(const struct enc_state *st, struct enc_ws *w, struct enc_err
 	unlinkat(w->run_fd, "monitor", 0);
 	unlinkat(w->run_fd, ENC_WS_STOPPING, 0);
 	unlinkat(w->run_fd, EXEC_RECORD, 0);
+	unlinkat(w->run_fd, EXEC_RECORD ".new", 0);
 
 	if (leftovers) {
 		struct enc_audit a = ENC_AUDIT_INIT;

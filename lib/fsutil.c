@@ -289,7 +289,11 @@ int enc_fact_write(int dirfd, const char *name, const void *data, size_t len,
 	if (!sync && renameat2(dfd, tmp, dfd, base, RENAME_EXCHANGE) == 0) {
 		if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT) {
 			r = -errno;
-			renameat2(dfd, tmp, dfd, base, RENAME_EXCHANGE);
+			if (renameat2(dfd, tmp, dfd, base, RENAME_EXCHANGE) < 0)
+				/* The new file stays at the name, the old thing
+				 * at tmp: say so rather than remove either. */
+				return enc_err_sys(err, r, "cannot remove the old %s (now %s)",
+						   base, tmp);
 			enc_err_sys(err, r, "cannot rename %s to %s", tmp, base);
 			goto fail;
 		}

@@ -128,8 +128,16 @@ ENC_NORETURN static void init_loop(int sock, pid_t wl, int sfd)
 static void reduce_self(const struct monitor *m, int sock, pid_t wl)
 {
 	struct enc_err e = {};
+	/* CAP_KILL, to signal the workload. And CAP_AUDIT_READ, which grants
+	 * nothing in a user namespace: with it, no process of root inside
+	 * (ENC_CAPS_ROOT_MASK, without it) holds a superset of our
+	 * capabilities, so none may ptrace us or read our memory, which
+	 * holds the caller's environment (cap_ptrace_access_check(); an
+	 * ordinary user's PID 1 is dumpable, for enter). Bounding set: KILL. */
+	uint64_t keep = ENC_CAP_BIT(CAP_KILL) | ENC_CAP_BIT(CAP_AUDIT_READ);
 
-	if (enc_caps_keep(ENC_CAP_BIT(CAP_KILL), &e) < 0 || enc_seccomp_load(m->seccomp, &e) < 0) {
+	if (enc_caps_keep_bounded(keep, ENC_CAP_BIT(CAP_KILL), &e) < 0 ||
+	    enc_seccomp_load(m->seccomp, &e) < 0) {
 		if (wl > 0)
 			kill(wl, SIGKILL);
 		child_fail(sock, ENC_EXIT_CANNOT_RUN, &e, NULL);

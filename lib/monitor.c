@@ -437,9 +437,13 @@ static void check_cgroup(struct monitor *m)
 static void end_files(struct monitor *m)
 {
 	enc_ports_clear(m->w);
-	unlinkat(m->w->run_fd, "init", 0);
-	unlinkat(m->w->run_fd, "monitor", 0);
-	unlinkat(m->w->run_fd, "exec", 0);
+	/* With the ".new" a crash during a replacement leaves behind (it
+	 * holds the old content: the exec record holds the environment). */
+	static const char *const run_files[] = {
+		"init", "init.new", "monitor", "monitor.new", "exec", "exec.new",
+	};
+	for (size_t i = 0; i < ENC_ARRAY_SIZE(run_files); i++)
+		unlinkat(m->w->run_fd, run_files[i], 0);
 	if (!m->ephemeral)
 		return;
 	enc_rm_rf_at(m->w->dir_fd, "home", NULL);
@@ -1127,9 +1131,14 @@ static int pick_generation(const struct enc_state *st, const char *sandbox, stru
 	close(fd);
 	if (asprintf(rootfs, "%s/sandboxes/%s/%s", st->data_path, sandbox, rel) < 0)
 		return enc_err_set(err, -ENOMEM, "out of memory");
+	/* Written only when it changes, and with sync for a persistent
+	 * workspace: its upper layer is bound to this generation (DESIGN §6),
+	 * and a crash must not leave it empty (it would move on to current). */
+	if (old && !strcmp(old, gen))
+		return 0;
 	char line[ENC_GEN_ID_SIZE + 1];
 	snprintf(line, sizeof(line), "%s\n", gen);
-	return enc_fact_write(w->dir_fd, "generation", line, strlen(line), 0600, false, err);
+	return enc_fact_write(w->dir_fd, "generation", line, strlen(line), 0600, persistent, err);
 }
 
 /* What the ordinary user's path (through enclave-helper) does not do yet:

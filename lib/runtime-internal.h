@@ -63,7 +63,7 @@ struct enc_workload {
 	int stdin_fd, stdout_fd, stderr_fd;
 	int tty_slave;		/* >= 0: make it the controlling terminal */
 	const struct enc_seccomp_prog *seccomp;
-	int exec_pipe;		/* set by enc_workload_fork */
+	int exec_pipe;		/* set by enc_workload_start/_fork */
 };
 
 struct enc_ws;

@@ -72,13 +72,13 @@ int enc_seccomp_build_dynamic(unsigned flags, struct enc_seccomp_prog **out,
  * without one. */
 size_t enc_seccomp_precompiled(const struct sock_filter **insns);
 
-/* A program holding a copy of insns[0..n): 0, -EINVAL (n is 0 or more than
- * BPF_MAXINSNS) or -ENOMEM. Only the shape is checked, as for import. */
 /* Read a whole program (a whole number of instructions, at most max) from
  * fd, starting at off, into buf; returns the instruction count, -EINVAL for
  * a bad size or -E2BIG when there is more than max. */
 ssize_t enc_seccomp_read_insns(int fd, struct sock_filter *buf, size_t max, off_t off);
 
+/* A program holding a copy of insns[0..n): 0, -EINVAL (n is 0 or more than
+ * BPF_MAXINSNS) or -ENOMEM. Only the shape is checked, as for import. */
 int enc_seccomp_prog_new(const struct sock_filter *insns, size_t n,
 			 struct enc_seccomp_prog **out);
 

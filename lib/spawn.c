@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -354,8 +355,10 @@ const char *enc_stage_str(int stage)
  * can run in the child, in our memory, before it has reset them all. One
  * effect reaches us: the kernel marks an mm non-dumpable when a task
  * using it changes its uids, so PID 1 makes itself dumpable again where
- * it wants to be (init.c). Not reentrant (one static stack): PID 1 and
- * enter are single-threaded and start one workload at a time.
+ * it wants to be (init.c). The stack is mapped per start, sized for the
+ * argument vector (glibc's execvpe() copies argv onto it to run a script
+ * without "#!" through /bin/sh), with a guard page below it: an overflow
+ * faults instead of writing into our memory.
  *
  * Under AddressSanitizer the child would run instrumented code on a stack
  * the runtime does not know about (and poison it for the next use), so
@@ -391,16 +394,33 @@ pid_t enc_workload_start(struct enc_workload *wl, int *exec_rd)
 	 * other fds before the exec (enc_workload_exec()). */
 	wl->exec_pipe = pfd[1];
 #if WORKLOAD_SHARE_VM
-	static char stack[256 * 1024] __attribute__((aligned(16)));
+	size_t argc = 0, page = (size_t)sysconf(_SC_PAGESIZE), size;
 	char **env = environ;
 	sigset_t all, old;
+	char *map;
 
+	while (wl->argv[argc])
+		argc++;
+	size = (256 * 1024 + (argc + 2) * sizeof(char *) + page - 1) / page * page;
+	map = mmap(NULL, size + page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (map == MAP_FAILED || mprotect(map, page, PROT_NONE) < 0) {
+		e = errno;
+		if (map != MAP_FAILED)
+			munmap(map, size + page);
+		close(pfd[0]);
+		close(pfd[1]);
+		return -e;
+	}
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = clone(workload_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, wl);
+	/* Returns once the child has exec'd or exited (CLONE_VFORK): the
+	 * stack is free again. */
+	pid = clone(workload_child, map + page + size, CLONE_VM | CLONE_VFORK | SIGCHLD, wl);
 	e = errno;
 	environ = env;
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	munmap(map, size + page);
 #else
 	pid = fork();
 	if (pid == 0)

@@ -179,3 +179,20 @@ exit_is 0 "run the setuid probe as the user" enclave-spawn enter box suid -- /tm
 like "$(cat "$OUT")" "uid 1000 euid 1000" "setuid-root binary: euid stays 1000"
 like "$(cat "$OUT")" "CapEff 0000000000000000" "setuid-root binary: no capabilities"
 exit_is 0 "stop" enclave-spawn stop --time 0 box suid
+
+# PID 1 is a copy of the caller's process, environment and all: nothing
+# inside may read its memory, not even root inside (an ordinary user's
+# PID 1 is dumpable, for enter; it keeps a capability root inside lacks).
+exit_is 0 "start a workspace with a secret in the caller's environment" \
+	env ENC_TEST_SECRET="hunter2-$$" enclave-spawn start box pid1
+at_exit "enclave-spawn stop --time 0 box pid1"
+exit_is 1 "root inside cannot read PID 1's environment" \
+	enclave-spawn enter --root box pid1 -- cat /proc/1/environ
+unlike "$(cat "$OUT" "$ERR")" "hunter2-$$" "PID 1's environment: the caller's secret is not shown"
+exit_is 1 "root inside cannot read PID 1's memory map" \
+	enclave-spawn enter --root box pid1 -- cat /proc/1/maps
+exit_is 1 "the workspace user cannot read PID 1's environment" \
+	enclave-spawn enter box pid1 -- cat /proc/1/environ
+exit_is 0 "enter still works (the owner may open PID 1's namespaces)" \
+	enclave-spawn enter box pid1 -- true
+exit_is 0 "stop pid1" enclave-spawn stop --time 0 box pid1

@@ -180,3 +180,16 @@ like "$(jq -r .event "$T_TMP/audit" | sort -u | tr '\n' ' ')" "result .*start .*
 sed -i '2s/"time":"2/"time":"3/' "$wsdir/../w1/audit.jsonl"
 exit_is 1 "audit --verify detects an edited record" enclave-spawn audit --verify box w1
 like "$(cat "$ERR")" "line [23]" "verify names the line"
+
+# A script without "#!" and 40,000 arguments: run through /bin/sh by the C
+# library, which copies the whole argument vector onto the stack the
+# workload starts on (too small a stack would fault, or worse).
+mkdir -p "$T_TMP/many"
+printf 'echo "$# ${40000}"\n' >"$T_TMP/many/noshebang"
+chmod 755 "$T_TMP/many/noshebang"
+t_own "$T_TMP/many"
+many_args() {
+	enclave-spawn run --rm --net none --dir "$T_TMP/many" box many -- "$T_TMP/many/noshebang" $(seq 40000)
+}
+exit_is 0 "a script without #! and 40,000 arguments" many_args
+is "$(cat "$OUT")" "40000 40000" "40,000 arguments: all of them arrive"
