@@ -155,6 +155,18 @@ probe" "$sb:   as root of the workspace"
 	exit_is 0 "$sb: remove the workspace" enclave-spawn rm "$sb" "$ws"
 }
 
+# import_tarball NAME: the shared tarball as sandbox fromtar, timed
+# (tar_ms); its rootfs in RT.
+import_tarball() {
+	local t0 t1
+	t0=$(now_ms)
+	ok "$1" enclave-bootstrap -q create fromtar --method tar --source "$TARBALL"
+	t1=$(now_ms)
+	tar_ms=$((t1 - t0))
+	echo "# tar import: $(secs $tar_ms) s"
+	RT=$(rootfs_of fromtar)
+}
+
 if t_user; then
 	# ---- debootstrap and cached_rootfs: root's ----
 	exit_is 1 "debootstrap as an ordinary user is refused" enclave-bootstrap create deb --suite bookworm --mirror "$MIRROR"
@@ -186,12 +198,7 @@ if t_user; then
 	ws_checks mm ws1
 
 	# ---- the shared debootstrap tarball, imported by the user ----
-	t0=$(now_ms)
-	ok "tar import of the debootstrap rootfs as the user" enclave-bootstrap -q create fromtar --method tar --source "$TARBALL"
-	t1=$(now_ms)
-	tar_ms=$((t1 - t0))
-	echo "# tar import: $(secs $tar_ms) s"
-	RT=$(rootfs_of fromtar)
+	import_tarball "tar import of the debootstrap rootfs as the user"
 	mkdir -p "$T_TMP/ref"
 	ok "extract the tarball as root for reference" \
 		tar --xattrs --xattrs-include='*' --numeric-owner -C "$T_TMP/ref" -xpf "$TARBALL"
@@ -212,12 +219,7 @@ if t_user; then
 	# may stay behind.
 	is "$(find "$SB" -uid +"$((SUBU - 1))" 2>&1 | wc -l)" "0" "no file of the user's subordinate ids is left"
 else
-	t0=$(now_ms)
-	ok "tar import of the debootstrap rootfs" enclave-bootstrap -q create fromtar --method tar --source "$TARBALL"
-	t1=$(now_ms)
-	tar_ms=$((t1 - t0))
-	echo "# tar import: $(secs $tar_ms) s"
-	RT=$(rootfs_of fromtar)
+	import_tarball "tar import of the debootstrap rootfs"
 	if [ -n "$DEB_ROOTFS" ]; then
 		same_tree "$RT" "$DEB_ROOTFS" "the tar import equals the debootstrap rootfs (owners, modes, times, links)"
 	fi
