@@ -39,6 +39,7 @@ build=$(cd "${1:?usage: net.sh BUILDDIR [RUNS] [MIB]}" && pwd)
 runs=${2:-30}
 mib=${3:-256}
 src=$(cd "$(dirname "$0")/../.." && pwd)
+. "$src/test/bench/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "net.sh: run as root" >&2; exit 2; }
 for c in ip nft bwrap cc; do
 	command -v "$c" >/dev/null || { echo "net.sh: needs $c" >&2; exit 2; }
@@ -96,12 +97,6 @@ gen=$(cat "$ENCLAVE_STATE_DIR/sandboxes/nbench/current")
 rootfs=$ENCLAVE_STATE_DIR/sandboxes/nbench/gen/$gen/rootfs
 echo "# rootfs: $(basename "$tar"), kernel $(uname -r), $(nproc) CPUs, $runs rounds"
 
-median() {
-	sort -n | awk '{ v[NR] = $1 } END {
-		if (!NR) { print "-"; exit }
-		printf "%.2f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # ---- 1. start latency, none vs deny -----------------------------------------
 
 # Two workspaces: a deny run's monitor removes its veth after run has
@@ -114,20 +109,10 @@ run_bwrap() {
 		--proc /proc --dev /dev --tmpfs /tmp /bin/true
 }
 
-for i in 1 2 3; do run_none >/dev/null 2>&1; run_deny >/dev/null 2>&1; run_bwrap; done
-rounds=$(for ((i = 0; i < runs; i++)); do
-	line=
-	for f in run_bwrap run_none run_deny; do
-		t0=$EPOCHREALTIME
-		"$f" >/dev/null 2>&1
-		t1=$EPOCHREALTIME
-		line+=" $t0 $t1"
-	done
-	echo "$line"
-done | awk '{ printf "%.3f %.3f %.3f\n", ($2 - $1) * 1000, ($4 - $3) * 1000, ($6 - $5) * 1000 }')
-b_med=$(awk '{ print $1 }' <<<"$rounds" | median)
-n_med=$(awk '{ print $2 }' <<<"$rounds" | median)
-d_med=$(awk '{ print $3 }' <<<"$rounds" | median)
+rounds=$(interleave "$runs" 0 run_bwrap run_none run_deny)
+b_med=$(median 1 <<<"$rounds")
+n_med=$(median 2 <<<"$rounds")
+d_med=$(median 3 <<<"$rounds")
 r_med=$(awk '{ print $3 / $2 }' <<<"$rounds" | median)
 echo
 echo "# 1. start + exit of /bin/true, median of $runs interleaved rounds"
@@ -140,19 +125,9 @@ awk -v d="$d_med" -v n="$n_med" -v r="$r_med" 'BEGIN {
 
 # run --rm spaced out (300 ms apart), as one runs a command now and then:
 # the veth's removal then happens after run returned, off its path.
-spaced=$(for ((i = 0; i < 10; i++)); do
-	line=
-	for f in run_none run_deny; do
-		sleep 0.3
-		t0=$EPOCHREALTIME
-		"$f" >/dev/null 2>&1
-		t1=$EPOCHREALTIME
-		line+=" $t0 $t1"
-	done
-	echo "$line"
-done | awk '{ printf "%.3f %.3f\n", ($2 - $1) * 1000, ($4 - $3) * 1000 }')
-spn=$(awk '{ print $1 }' <<<"$spaced" | median)
-spd=$(awk '{ print $2 }' <<<"$spaced" | median)
+spaced=$(interleave 10 0.3 run_none run_deny)
+spn=$(median 1 <<<"$spaced")
+spd=$(median 2 <<<"$spaced")
 printf '  %-52s %8s ms\n' "run --rm --net none, runs 300 ms apart" "$spn"
 printf '  %-52s %8s ms\n' "run --rm --net deny, runs 300 ms apart" "$spd"
 awk -v d="$spd" -v n="$spn" 'BEGIN { printf "  spaced ratio deny / none: %.2fx\n", d / n }'
@@ -171,8 +146,8 @@ start_rounds=$(for ((i = 0; i < runs; i++)); do
 	done
 	echo "$line"
 done | awk '{ printf "%.3f %.3f\n", ($2 - $1) * 1000, ($4 - $3) * 1000 }')
-sn_med=$(awk '{ print $1 }' <<<"$start_rounds" | median)
-sd_med=$(awk '{ print $2 }' <<<"$start_rounds" | median)
+sn_med=$(median 1 <<<"$start_rounds")
+sd_med=$(median 2 <<<"$start_rounds")
 printf '  %-52s %8s ms\n' "enclave-spawn start --net none (until running)" "$sn_med"
 printf '  %-52s %8s ms\n' "enclave-spawn start --net deny (until running)" "$sd_med"
 awk -v d="$sd_med" -v n="$sn_med" 'BEGIN {
@@ -264,9 +239,9 @@ batch=$(time_pair scratch_up_batch scratch_down_batch)
 echo
 echo "# 2. the same network steps by the ip and nft commands, scratch namespace, median ms"
 printf '  %-40s setup %7s  teardown %7s\n' "one command per step (12 + 3)" \
-	"$(awk '{ print $1 }' <<<"$each" | median)" "$(awk '{ print $2 }' <<<"$each" | median)"
+	"$(median 1 <<<"$each")" "$(median 2 <<<"$each")"
 printf '  %-40s setup %7s  teardown %7s\n' "batched (ip -b x2, nft -f; 3 + 2)" \
-	"$(awk '{ print $1 }' <<<"$batch" | median)" "$(awk '{ print $2 }' <<<"$batch" | median)"
+	"$(median 1 <<<"$batch")" "$(median 2 <<<"$batch")"
 
 # ---- 3. throughput and round trips --------------------------------------------
 

@@ -31,6 +31,7 @@ build=$(cd "${1:?usage: spawn.sh BUILDDIR [RUNS] [MANY]}" && pwd)
 runs=${2:-30}
 many=${3:-200}
 src=$(cd "$(dirname "$0")/../.." && pwd)
+. "$src/test/bench/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "spawn.sh: run as root" >&2; exit 2; }
 command -v bwrap >/dev/null || { echo "spawn.sh: needs bwrap (apt-get install bubblewrap)" >&2; exit 2; }
 
@@ -75,29 +76,8 @@ run_bwrap() {
 run_enclave() { enclave-spawn run --rm --net none bench ws -- /bin/true; }
 
 
-# Interleaved timing: RUNS rounds of each function named in $@ (after 3
-# warm-up rounds), one after the other in each round. Prints one line per
-# round: the wall time of each, in ms, in the order given. A run that fails
-# is timed all the same (a failure is usually quick) and noted in $fails,
-# which is reported below the ratios.
-fails=$ENCLAVE_STATE_DIR/bench-failures
-interleave() {
-	local i f t0 t1 line
-	for i in 1 2 3; do
-		for f in "$@"; do "$f" >/dev/null 2>&1; done
-	done
-	for ((i = 0; i < runs; i++)); do
-		line=
-		for f in "$@"; do
-			t0=$EPOCHREALTIME
-			"$f" >/dev/null 2>&1 || echo "$f" >>"$fails"
-			t1=$EPOCHREALTIME
-			line+=" $t0 $t1"
-		done
-		echo "$line"
-	done | awk '{ s = ""; for (i = 1; i < NF; i += 2) s = s sprintf(" %.3f", ($(i + 1) - $i) * 1000)
-		print substr(s, 2) }'
-}
+# A run that fails is noted here and reported below the ratios.
+BENCH_FAILS=$ENCLAVE_STATE_DIR/bench-failures
 
 # CPU time of a command's whole process tree (perf stat task-clock, which
 # follows every fork), mean of N runs in ms: insensitive to the waits that
@@ -109,15 +89,7 @@ cpu_ms() {
 	perf stat -r "$n" -x, -e task-clock -- "$@" 2>&1 >/dev/null | awk -F, '$3 == "task-clock" { print $1 }'
 }
 
-# "median p90" of column C (1-based) of the interleave output on stdin.
-col_stats() {
-	awk -v c="$1" '{ print $c }' | sort -n | awk '{ v[NR] = $1 } END {
-		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		p = v[int(NR * 0.9 + 0.5)]
-		printf "%.2f %.2f\n", m, p }'
-}
-
-rounds=$(interleave run_unshare run_bwrap run_enclave)
+rounds=$(interleave "$runs" 0 run_unshare run_bwrap run_enclave)
 read -r u_med u_p90 < <(col_stats 1 <<<"$rounds")
 read -r b_med b_p90 < <(col_stats 2 <<<"$rounds")
 read -r e_med e_p90 < <(col_stats 3 <<<"$rounds")
@@ -130,8 +102,7 @@ done)
 u_cpu=$(awk '{ t += $1 } END { printf "%.2f", NR ? t / NR : 0 }' <<<"$cpu")
 b_cpu=$(awk '{ t += $2 } END { printf "%.2f", NR ? t / NR : 0 }' <<<"$cpu")
 e_cpu=$(awk '{ t += $3 } END { printf "%.2f", NR ? t / NR : 0 }' <<<"$cpu")
-r_med=$(awk '{ print $3 / $2 }' <<<"$rounds" | sort -n |
-	awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+r_med=$(awk '{ print $3 / $2 }' <<<"$rounds" | median)
 
 printf '%-58s %8s %8s %9s\n' "start + exit of /bin/true ($runs interleaved rounds)" "median" "p90" "CPU mean"
 printf '%-58s %6s ms %5s ms %6s ms\n' "unshare -Urmpf --mount-proc true" "$u_med" "$u_p90" "$u_cpu"
@@ -142,8 +113,8 @@ printf '%-58s %6s ms %5s ms %6s ms\n' "enclave-spawn run --rm --net none (namesp
 awk -v e="$e_med" -v b="$b_med" -v u="$u_med" -v r="$r_med" -v ec="$e_cpu" -v bc="$b_cpu" 'BEGIN {
 	printf "ratio enclave-spawn / bwrap: %.2fx (median of per-round ratios %.2fx; CPU time %.2fx)   enclave-spawn / unshare: %.2fx\n",
 		e / b, r, ec / bc, e / u }'
-if [ -s "$fails" ]; then
-	echo "# FAILED timed runs (counted in the medians above): $(sort "$fails" | uniq -c |
+if [ -s "$BENCH_FAILS" ]; then
+	echo "# FAILED timed runs (counted in the medians above): $(sort "$BENCH_FAILS" | uniq -c |
 		awk '{ printf "%s%s %d", (NR > 1 ? ", " : ""), $2, $1 }')"
 fi
 uptime | sed 's/^.*load/# load/'
@@ -153,17 +124,7 @@ uptime | sed 's/^.*load/# load/'
 # period unless another migration happened within the last one. So also:
 # starts 100 ms apart (the same interleaving, a pause before each).
 pause_runs=$(( runs / 3 > 10 ? runs / 3 : 10 ))
-apart=$(for ((i = 0; i < pause_runs; i++)); do
-	line=
-	for f in run_bwrap run_enclave; do
-		sleep 0.1
-		t0=$EPOCHREALTIME
-		"$f" >/dev/null 2>&1
-		t1=$EPOCHREALTIME
-		line+=" $t0 $t1"
-	done
-	echo "$line"
-done | awk '{ printf "%.3f %.3f\n", ($2 - $1) * 1000, ($4 - $3) * 1000 }')
+apart=$(interleave "$pause_runs" 0.1 run_bwrap run_enclave)
 read -r ab_med _ < <(col_stats 1 <<<"$apart")
 read -r ae_med _ < <(col_stats 2 <<<"$apart")
 awk -v b="$ab_med" -v e="$ae_med" -v n="$pause_runs" 'BEGIN {
