@@ -434,7 +434,7 @@ int enc_rootfs_bootstrap(const struct enc_recipe *r, const char *target,
 		return enc_err_set(err, -EPERM,
 				   "debootstrap needs root (it creates device nodes and runs chroot); "
 				   "run as root, or use the mmdebstrap method (its unshare mode works "
-				   "as an ordinary user) or cached_rootfs");
+				   "as an ordinary user), tar, dir or cached_rootfs");
 	ret = find_program(prog, path, sizeof(path));
 	if (ret < 0)
 		return enc_err_sys(err, ret, "cannot find %s%s", prog,

@@ -305,14 +305,13 @@ static int fill_tree_as_owner(const struct enc_recipe *r, int fd, const char *pa
 	struct tree_job j = { .r = r, .fd = fd, .path = path, .src_fd = src_fd, .src = src_path };
 	int ret;
 
-	if (!enc_unpriv())
+	/* debootstrap refuses an ordinary user itself (never in the storage
+	 * namespace, where it would think it is root). */
+	if (!enc_unpriv() || r->method == ENC_BOOTSTRAP_DEBOOTSTRAP)
 		return fill_tree(r, fd, path, src_fd, src_path, ro, adopt, adopted, err);
 	job_init(&j, ro);
 	if (r->method == ENC_BOOTSTRAP_MMDEBSTRAP)
 		return mmdebstrap_unpriv(r, &j, ro, err);
-	if (r->method == ENC_BOOTSTRAP_DEBOOTSTRAP)
-		return enc_err_set(err, -EPERM,
-				   "the debootstrap method needs root; ordinary users use mmdebstrap, tar, dir or cached_rootfs");
 	ret = storage_job(fill_in_storage, &j, NULL, err);
 	*adopt = j.adopt;
 	*adopted = j.adopted;
