@@ -413,11 +413,26 @@ static int persist_dirs(void *arg, struct enc_err *err)
 	return 0;
 }
 
+/* Made already, by an earlier start (then no namespace is needed). */
+static bool persist_ready(int ws, uint32_t ub, uint32_t gb)
+{
+	static const char *const d[] = { "fs", "fs/upper", "fs/work" };
+	struct stat st;
+
+	for (size_t i = 0; i < ENC_ARRAY_SIZE(d); i++)
+		if (fstatat(ws, d[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != ub || st.st_gid != gb)
+			return false;
+	return true;
+}
+
 static int unpriv_persist(const char *helper, int userns, int ws_dir_fd, uint32_t ub,
 			  uint32_t gb, struct enc_mount_fds *out, struct enc_err *err)
 {
-	int r = enc_unpriv_ids_run(ub, gb, persist_dirs, &ws_dir_fd, err);
+	int r = 0;
 
+	if (!persist_ready(ws_dir_fd, ub, gb))
+		r = enc_unpriv_ids_run(ub, gb, persist_dirs, &ws_dir_fd, err);
 	if (r < 0)
 		return r;
 	r = ench_mount_dir(helper, HTREE_PERSIST, userns, ws_dir_fd, "fs", 0, 0, &out->persist,
