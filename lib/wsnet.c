@@ -447,11 +447,6 @@ int enc_wsnet_setup(struct enc_wsnet *n, const struct enc_ws *w,
 	i->log_allowed = spec->log_allowed;
 
 	/* Checked before anything exists, so a bad allowlist costs nothing. */
-	enc_nft_ws_init(&ws);
-	ws.mode = spec->mode;
-	ws.allow = spec->allow;
-	ws.n_allow = spec->n_allow;
-	ws.log_allowed = spec->log_allowed;
 	if (spec->n_allow > ENC_NFT_ALLOW_MAX)
 		return enc_err_set(err, -EINVAL, "allow: at most %u rules, got %zu",
 				   ENC_NFT_ALLOW_MAX, spec->n_allow);
@@ -512,11 +507,7 @@ int enc_wsnet_setup(struct enc_wsnet *n, const struct enc_ws *w,
 		goto fail;
 	n->have_veth = true;
 
-	snprintf(ws.id, sizeof(ws.id), "%s", i->id);
-	snprintf(ws.ifname, sizeof(ws.ifname), "%s", i->ifname);
-	ws.addr4 = a.ws4;
-	ws.addr6 = a.ws6;
-	ws.log_group = i->group;
+	ws_of(n, &ws);
 	enc_nft_base_init(&base);
 	b = enc_nft_batch_new();
 	if (!b) {
