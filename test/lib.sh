@@ -152,6 +152,18 @@ skip_all() {
 
 need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root"; }
 
+# t_helper_install DIR: the test helper ($HELPER_BIN) installed setuid
+# root as DIR/enclave-helper (removed at exit); skips where setuid cannot
+# work (a nosuid mount) rather than failing oddly.
+t_helper_install() {
+	mkdir -p "$1"
+	at_exit "rm -rf '$1'"
+	if findmnt -n -o OPTIONS -T "$1" | grep -qw nosuid; then
+		skip_all "the build directory is on a nosuid mount"
+	fi
+	install -o root -g root -m 4755 "$HELPER_BIN" "$1/enclave-helper"
+}
+
 # t_useradd NAME FIRST COUNT: a test user (no home, no login) whose
 # subordinate uids and gids are FIRST..FIRST+COUNT-1; removed at exit.
 t_useradd() {

@@ -39,12 +39,7 @@ export T_USER T_UID T_GID T_OWNER_UID T_STORE_UID
 
 # The helper, setuid root, where setuid works.
 T_HPREFIX=$T_BUILDDIR/test/helper/prefix-user.$$
-mkdir -p "$T_HPREFIX"
-at_exit "rm -rf '$T_HPREFIX'"
-if findmnt -n -o OPTIONS -T "$T_HPREFIX" | grep -qw nosuid; then
-	skip_all "the build directory is on a nosuid mount"
-fi
-install -o root -g root -m 4755 "$HELPER_BIN" "$T_HPREFIX/enclave-helper"
+t_helper_install "$T_HPREFIX"
 T_HELPER=$T_HPREFIX/enclave-helper
 export T_HELPER
 

@@ -12,13 +12,7 @@ need_cmd unshare
 
 : "${HELPER_BIN:?}" "${HELPER_CALL:?}" "${HELPER_CONF:?}"
 H_PREFIX=$ENCLAVE_BUILD_DIR/test/helper/prefix.$$
-mkdir -p "$H_PREFIX"
-at_exit rm -rf "$H_PREFIX"
-# setuid does nothing on a nosuid mount: say so instead of failing oddly.
-if findmnt -n -o OPTIONS -T "$H_PREFIX" | grep -qw nosuid; then
-	skip_all "build directory is on a nosuid mount"
-fi
-install -o root -g root -m 4755 "$HELPER_BIN" "$H_PREFIX/enclave-helper"
+t_helper_install "$H_PREFIX"
 HELPER=$H_PREFIX/enclave-helper
 
 H_USER=enchelp$$
